@@ -20,7 +20,9 @@
 #include <taskexec/executor.hpp>
 #include <taskexec/fixed_string.hpp>
 #include <taskexec/fwd.hpp>
+#include <taskexec/lease.hpp>
 #include <taskexec/register.hpp>
+#include <taskexec/run.hpp>
 #include <taskexec/task.hpp>
 #include <taskexec/task_engine_map.hpp>
 #include <taskexec/version.hpp>

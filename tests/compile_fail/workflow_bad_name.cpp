@@ -1,0 +1,6 @@
+// An empty workflow name.
+#include <taskexec/taskexec.hpp>
+
+struct A : taskexec::Task<"a"> {};
+struct W : taskexec::Workflow<"", A> {};
+TASKEXEC_WORKFLOW(W);
