@@ -33,6 +33,12 @@ inline namespace v0 {
 inline json executor(std::string_view workflow, std::string_view task, std::string_view engine,
                      const json& payload) {
     const detail::Index& ix = detail::Registry::instance().index();
+    const detail::RouteEntry* route = ix.find_route(workflow, task, engine);
+    if (TASKEXEC_INTERNAL_LIKELY(route != nullptr)) {
+        Context ctx = detail::context_access::make(workflow, task, engine);
+        return route->engine->invoke(payload, ctx);
+    }
+    // Fallback to "*" for an unregistered type, or an error.
     const detail::Resolved r = detail::resolve_in(ix, workflow, task, engine);
     Context ctx = detail::context_access::make(r.workflow->name, r.task->name(), engine);
     return r.engine->invoke(payload, ctx);

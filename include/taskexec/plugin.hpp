@@ -39,6 +39,7 @@
 #include <taskexec/detail/plugin_abi.hpp>
 #include <taskexec/detail/plugin_trust.hpp>
 #include <taskexec/detail/registry.hpp>
+#include <taskexec/detail/text.hpp>
 #include <taskexec/error.hpp>
 
 namespace taskexec {

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -16,24 +17,69 @@ namespace taskexec {
 inline namespace v0 {
 namespace detail {
 
-/// FNV-1a; names are short (at most 64 bytes), so a simple byte loop wins
-/// over block hashes that need a tail and a finaliser.
-constexpr std::uint64_t hash_bytes(std::string_view s,
-                                   std::uint64_t h = 0xcbf29ce484222325ULL) noexcept {
-    for (char c : s) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 0x100000001b3ULL;
+inline std::uint64_t load_u64(const char* p) noexcept {
+    std::uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+inline std::uint64_t load_u32(const char* p) noexcept {
+    std::uint32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// The bytes of `s` folded into at most two words, reading each byte with
+/// overlapping loads instead of a byte loop (names are at most 64 bytes, and
+/// most are 4 to 16). Used for hashing only; equality is checked separately.
+inline std::uint64_t hash_bytes(std::string_view s, std::uint64_t h) noexcept {
+    constexpr std::uint64_t k = 0x9E3779B97F4A7C15ULL;
+    const char* p = s.data();
+    const std::size_t n = s.size();
+    h ^= n * k;
+    if (n >= 8) {
+        std::size_t i = 0;
+        for (; i + 8 < n; i += 8) h = ((h ^ load_u64(p + i)) * k) ^ (h >> 31);
+        h = (h ^ load_u64(p + n - 8)) * k;  // the last 8 bytes, overlapping
+    } else if (n >= 4) {
+        h = (h ^ ((load_u32(p) << 32) | load_u32(p + n - 4))) * k;
+    } else if (n > 0) {
+        const auto byte = [p](std::size_t i) {
+            return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i]));
+        };
+        h = (h ^ ((byte(0) << 16) | (byte(n / 2) << 8) | byte(n - 1))) * k;
     }
-    return h;
+    return h ^ (h >> 29);
 }
 
-/// Hash of a (first, second) key; a single name uses an empty second part.
-constexpr std::uint64_t hash_key(std::string_view first, std::string_view second) noexcept {
-    // '/' cannot occur in a valid name, so it separates the parts.
-    return hash_bytes(second, hash_bytes("/", hash_bytes(first)));
+/// Equality for short strings without a call to memcmp: sizes first, then
+/// eight bytes at a time with an overlapping last load.
+inline bool same_bytes(std::string_view a, std::string_view b) noexcept {
+    const std::size_t n = a.size();
+    if (n != b.size()) return false;
+    const char* x = a.data();
+    const char* y = b.data();
+    if (n >= 8) {
+        for (std::size_t i = 0; i + 8 < n; i += 8)
+            if (load_u64(x + i) != load_u64(y + i)) return false;
+        return load_u64(x + n - 8) == load_u64(y + n - 8);
+    }
+    if (n >= 4) return load_u32(x) == load_u32(y) && load_u32(x + n - 4) == load_u32(y + n - 4);
+    for (std::size_t i = 0; i < n; ++i)
+        if (x[i] != y[i]) return false;
+    return true;
 }
 
-/// Maps a (first, second) pair of names to a `const Value*`.
+/// Hash of a key of up to three names (unused parts empty). The length of
+/// each part is mixed in, so ("ab", "c") and ("a", "bc") differ.
+inline std::uint64_t hash_key(std::string_view first, std::string_view second,
+                              std::string_view third) noexcept {
+    std::uint64_t h = hash_bytes(first, 0x243F6A8885A308D3ULL);
+    if (!second.empty()) h = hash_bytes(second, h);
+    if (!third.empty()) h = hash_bytes(third, h);
+    return h * 0xBF58476D1CE4E5B9ULL;
+}
+
+/// Maps a key of up to three names to a `const Value*`.
 template <class Value>
 class HashIndex {
 public:
@@ -46,21 +92,25 @@ public:
     }
 
     /// Adds a key that is not present yet.
-    void insert(std::string_view first, std::string_view second, const Value* value) {
-        const std::uint64_t h = hash_key(first, second);
-        std::size_t i = static_cast<std::size_t>(h) & mask_;
+    void insert(std::string_view first, std::string_view second, std::string_view third,
+                const Value* value) {
+        const std::uint64_t h = hash_key(first, second, third);
+        std::size_t i = static_cast<std::size_t>(h >> 32) & mask_;
         while (slots_[i].value != nullptr) i = (i + 1) & mask_;
-        slots_[i] = Slot{h, first, second, value};
+        slots_[i] = Slot{h, first, second, third, value};
     }
 
     /// The value for the key, or nullptr.
-    const Value* find(std::string_view first, std::string_view second = {}) const noexcept {
+    const Value* find(std::string_view first, std::string_view second = {},
+                      std::string_view third = {}) const noexcept {
         if (slots_.empty()) return nullptr;
-        const std::uint64_t h = hash_key(first, second);
-        for (std::size_t i = static_cast<std::size_t>(h) & mask_;; i = (i + 1) & mask_) {
+        const std::uint64_t h = hash_key(first, second, third);
+        for (std::size_t i = static_cast<std::size_t>(h >> 32) & mask_;; i = (i + 1) & mask_) {
             const Slot& slot = slots_[i];
             if (slot.value == nullptr) return nullptr;
-            if (slot.hash == h && slot.first == first && slot.second == second) return slot.value;
+            if (slot.hash == h && same_bytes(slot.first, first) &&
+                same_bytes(slot.second, second) && same_bytes(slot.third, third))
+                return slot.value;
         }
     }
 
@@ -69,6 +119,7 @@ private:
         std::uint64_t hash = 0;
         std::string_view first;
         std::string_view second;
+        std::string_view third;
         const Value* value = nullptr;
     };
     std::vector<Slot> slots_;

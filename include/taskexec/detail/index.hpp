@@ -82,6 +82,13 @@ struct WorkflowEntry {
     }
 };
 
+/// A (workflow, task, engine) that dispatch can call without further checks.
+struct RouteEntry {
+    const WorkflowEntry* workflow = nullptr;
+    const TaskEntry* task = nullptr;
+    const EngineEntry* engine = nullptr;
+};
+
 /// The snapshot itself. Entries live in deques so pointers between them stay
 /// valid while the snapshot is built.
 class Index {
@@ -92,6 +99,7 @@ public:
     std::deque<EngineEntry> engines;
     std::deque<WorkflowEntry> workflows;
     std::deque<Conflict> conflict_storage;
+    std::deque<RouteEntry> routes;
 
     std::vector<const TaskEntry*> sorted_tasks;
     std::vector<const WorkflowEntry*> sorted_workflows;
@@ -100,6 +108,9 @@ public:
     HashIndex<TaskEntry> task_by_name;
     HashIndex<EngineEntry> engine_by_pair;  ///< (task, engine type)
     HashIndex<WorkflowEntry> workflow_by_name;
+    /// Every conflict-free (workflow, task, registered engine type): the
+    /// dispatch fast path is one hash of the three names and one probe.
+    HashIndex<RouteEntry> route_by_names;
 
     const TaskEntry* find_task(std::string_view name) const noexcept {
         return task_by_name.find(name);
@@ -109,6 +120,10 @@ public:
     }
     const EngineEntry* find_engine(std::string_view task, std::string_view type) const noexcept {
         return engine_by_pair.find(task, type);
+    }
+    const RouteEntry* find_route(std::string_view workflow, std::string_view task,
+                                 std::string_view engine) const noexcept {
+        return route_by_names.find(workflow, task, engine);
     }
 
     std::vector<std::string_view> task_names() const {
@@ -156,7 +171,7 @@ inline TaskEntry& Index::intern_task(const TaskInfo& info, const Record& r,
         tasks.push_back(TaskEntry{&info, r.site, r.origin, nullptr, {}, nullptr});
         entry = &tasks.back();
         // The table was sized for every task a record can name.
-        task_by_name.insert(info.name, {}, entry);
+        task_by_name.insert(info.name, {}, {}, entry);
         seen.emplace_back(&info, entry);
         return *entry;
     }
@@ -223,7 +238,7 @@ inline std::unique_ptr<Index> Index::build(const std::vector<Record>& records,
         ix.engines.push_back(EngineEntry{task, r.engine_type, r.invoke, r.site, r.origin,
                                          r.engine_identity, nullptr});
         EngineEntry* entry = &ix.engines.back();
-        ix.engine_by_pair.insert(r.task->name, r.engine_type, entry);
+        ix.engine_by_pair.insert(r.task->name, r.engine_type, {}, entry);
         task->engines.push_back(entry);
         if (r.engine_type == fallback_engine) task->fallback = entry;
     }
@@ -245,7 +260,25 @@ inline std::unique_ptr<Index> Index::build(const std::vector<Record>& records,
                                              r.workflow_identity, nullptr, {}});
         WorkflowEntry* entry = &ix.workflows.back();
         for (const TaskInfo* t : r.workflow_tasks) entry->tasks.push_back(ix.find_task(t->name));
-        ix.workflow_by_name.insert(r.workflow_name, {}, entry);
+        ix.workflow_by_name.insert(r.workflow_name, {}, {}, entry);
+    }
+
+    // Precomputed routes for the fast path; anything else (fallbacks for
+    // unregistered types, errors) takes the checked path in resolve_in.
+    std::size_t route_count = 0;
+    for (const WorkflowEntry& w : ix.workflows)
+        for (const TaskEntry* t : w.tasks) route_count += t->engines.size();
+    ix.route_by_names.reserve(route_count);
+    for (const WorkflowEntry& w : ix.workflows) {
+        if (w.conflict != nullptr) continue;
+        for (const TaskEntry* t : w.tasks) {
+            if (t->conflict != nullptr) continue;
+            for (const EngineEntry* e : t->engines) {
+                if (e->conflict != nullptr) continue;
+                ix.routes.push_back(RouteEntry{&w, t, e});
+                ix.route_by_names.insert(w.name, t->name(), e->type, &ix.routes.back());
+            }
+        }
     }
 
     // Bytewise order everywhere (std::string_view compares bytewise).

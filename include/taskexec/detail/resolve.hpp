@@ -20,11 +20,7 @@ inline namespace v0 {
 namespace detail {
 
 /// A resolved (workflow, task, engine): everything a call needs.
-struct Resolved {
-    const WorkflowEntry* workflow = nullptr;
-    const TaskEntry* task = nullptr;
-    const EngineEntry* engine = nullptr;
-};
+using Resolved = RouteEntry;
 
 [[noreturn]] TASKEXEC_INTERNAL_COLD inline void throw_conflict(const Conflict& c, json where) {
     throw error(errc::registration_conflict,
@@ -69,6 +65,7 @@ struct Resolved {
 /// Resolves a request or throws the matching taskexec::error.
 inline Resolved resolve_in(const Index& ix, std::string_view w, std::string_view t,
                            std::string_view e) {
+    if (const RouteEntry* route = ix.find_route(w, t, e)) return *route;
     const WorkflowEntry* wf = ix.find_workflow(w);
     if (wf == nullptr) throw_unknown_workflow(ix, w);
     if (wf->conflict != nullptr) throw_conflict(*wf->conflict, {{"workflow", w}});

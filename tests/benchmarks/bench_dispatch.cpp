@@ -1,0 +1,89 @@
+// Dispatch cost: executor() by names, a Route, and two baselines in the same
+// binary — the floor (calling the engine's execute directly) and the naive
+// design (a std::unordered_map<std::string, std::function> keyed by a string
+// built per call). Figures are ratios within one run; see run_benchmarks.sh.
+#include <benchmark/benchmark.h>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "alloc_counter.hpp"
+#include "bench_engines.hpp"
+
+using taskexec::json;
+
+TASKEXEC_ENGINE(bench::AddLocal);
+TASKEXEC_WORKFLOW(bench::AddWf);
+
+namespace {
+
+// Names arrive as runtime strings in real use; keep the optimiser honest.
+std::string workflow_name = "bench.wf";
+std::string task_name = "bench.add";
+std::string engine_name = "local";
+
+void report_allocations(benchmark::State& state, std::uint64_t before) {
+    state.counters["allocs_per_call"] = benchmark::Counter(
+        static_cast<double>(bench::allocations() - before) / static_cast<double>(state.iterations()));
+}
+
+void BM_direct_execute(benchmark::State& state) {
+    const json payload = bench::make_payload();
+    const std::uint64_t before = bench::allocations();
+    for (auto _ : state) {
+        bench::AddLocal engine;  // executor() builds a fresh engine per call too
+        json r = engine.execute(payload);
+        benchmark::DoNotOptimize(r);
+    }
+    report_allocations(state, before);
+}
+
+void BM_executor(benchmark::State& state) {
+    const json payload = bench::make_payload();
+    (void)taskexec::executor(workflow_name, task_name, engine_name, payload);  // warm snapshot
+    const std::uint64_t before = bench::allocations();
+    for (auto _ : state) {
+        json r = taskexec::executor(workflow_name, task_name, engine_name, payload);
+        benchmark::DoNotOptimize(r);
+    }
+    report_allocations(state, before);
+}
+
+void BM_route(benchmark::State& state) {
+    const json payload = bench::make_payload();
+    const taskexec::Route route = taskexec::resolve(workflow_name, task_name, engine_name);
+    const std::uint64_t before = bench::allocations();
+    for (auto _ : state) {
+        json r = route(payload);
+        benchmark::DoNotOptimize(r);
+    }
+    report_allocations(state, before);
+}
+
+void BM_unordered_map_function(benchmark::State& state) {
+    const json payload = bench::make_payload();
+    std::unordered_map<std::string, std::function<json(const json&)>> table;
+    table["bench.wf/bench.add/local"] = [](const json& p) { return bench::AddLocal{}.execute(p); };
+    for (int i = 0; i < 16; ++i)
+        table["bench.wf/other" + std::to_string(i) + "/local"] = [](const json& p) { return p; };
+    const std::uint64_t before = bench::allocations();
+    for (auto _ : state) {
+        const std::string key = workflow_name + "/" + task_name + "/" + engine_name;
+        json r = table.at(key)(payload);
+        benchmark::DoNotOptimize(r);
+    }
+    report_allocations(state, before);
+}
+
+}  // namespace
+
+BENCHMARK(BM_direct_execute);
+BENCHMARK(BM_executor);
+BENCHMARK(BM_route);
+BENCHMARK(BM_unordered_map_function);
+// Throughput scaling: each thread dispatches with its own payload.
+BENCHMARK(BM_executor)->Name("BM_executor_threads")->Threads(1)->Threads(2)->UseRealTime();
+
+BENCHMARK_MAIN();
