@@ -33,13 +33,15 @@
 // were constructed before that first acquire (exit handlers and static
 // destructors run in reverse order of registration). The hook also waits
 // for releases in progress on other threads. Leases acquired after the hook
-// ran (from a static destructor) are left to the watchdog.
+// ran (from a static destructor) are left to the watchdog. A child made by
+// fork() does not release its parent's leases when it exits.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <taskexec/detail/lease_table.hpp>
 #include <taskexec/detail/lease_types.hpp>
@@ -60,8 +62,9 @@ inline namespace v0 {
 /// Throws std::invalid_argument if `max_hold` is not positive, and
 /// std::system_error if the watchdog thread cannot be started (first call).
 /// [[nodiscard]]: without the id only the watchdog can release the lease.
-[[nodiscard]] inline std::string acquire_lease(std::string description, std::chrono::milliseconds max_hold,
-                                 std::function<void(release_reason)> release) {
+[[nodiscard]] inline std::string acquire_lease(std::string description,
+                                               std::chrono::milliseconds max_hold,
+                                               std::function<void(release_reason)> release) {
     return detail::LeaseTable::instance().acquire(std::move(description), max_hold,
                                                   std::move(release));
 }

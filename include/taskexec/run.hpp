@@ -90,8 +90,8 @@ struct StepReport {
     std::string task;    ///< the step's task; for a compensation, the compensation task
     std::string undoes;  ///< compensations only: the step it undoes
     step_status status = step_status::skipped;
-    json result;         ///< ok and compensated steps: the engine's result
-    json error;          ///< failed/timed_out/cancelled: error::to_json()
+    json result;  ///< ok and compensated steps: the engine's result
+    json error;   ///< failed/timed_out/cancelled: error::to_json()
     double elapsed_ms = 0;
 
     /// `{"task","status","result"|"error","elapsed_ms"(,"undoes")}`; `result`
@@ -152,8 +152,12 @@ public:
         report_.workflow = std::string(workflow_);
         report_.engine = std::string(engine_);
         report_.steps.resize(n);
-        for (std::size_t i = 0; i < n; ++i) report_.steps[i].task = std::string(plan_.steps[i].task->name());
-        const steady_time start = clock::now();
+        for (std::size_t i = 0; i < n; ++i)
+            report_.steps[i].task = std::string(plan_.steps[i].task->name());
+        // The clock is read only when something needs the run's start.
+        const bool timed = options_.run_timeout > std::chrono::milliseconds::zero() ||
+                           static_cast<bool>(options_.on_event);
+        const steady_time start = timed ? clock::now() : steady_time();
         {
             RunStop stop(options_.stop, options_.step_timeout, options_.run_timeout, start);
             emit([&] { return event("run_started"); });
@@ -163,7 +167,8 @@ public:
         report_.ok = end_ == n;
         emit([&] {
             json e = event("run_finished");
-            e["status"] = report_.ok ? std::string_view("ok") : to_string(report_.steps[end_].status);
+            e["status"] =
+                report_.ok ? std::string_view("ok") : to_string(report_.steps[end_].status);
             e["ok"] = report_.ok;
             e["elapsed_ms"] = elapsed_ms(start, clock::now());
             return e;
@@ -187,11 +192,11 @@ private:
         if (!options_.on_event) return;
         try {
             options_.on_event(build());
-        } catch (...) {
-        }
+        } catch (...) {}
     }
 
-    void emit_end(std::string_view ok_kind, std::string_view failed_kind, const StepReport& s) const {
+    void emit_end(std::string_view ok_kind, std::string_view failed_kind,
+                  const StepReport& s) const {
         emit([&] {
             const bool ok = s.status == step_status::ok || s.status == step_status::compensated;
             json e = event(ok ? ok_kind : failed_kind);
@@ -215,7 +220,7 @@ private:
         const StepPlan& plan = plan_.steps[i];
         StepReport& step = report_.steps[i];
         const std::string_view task = plan.task->name();
-        if (const stop_cause c = stop.before_step(clock::now()); c != stop_cause::none) {
+        if (const stop_cause c = stop.before_step(); c != stop_cause::none) {
             // Stopped between steps: this one never runs, so it has nothing
             // to undo; the steps before it are compensated.
             step.status = status_of(c);
@@ -230,7 +235,8 @@ private:
             return e;
         });
         const steady_time start = clock::now();
-        Context ctx = context_access::make(workflow_, task, engine_, stop.token(), stop.begin_step(start));
+        Context ctx =
+            context_access::make(workflow_, task, engine_, stop.token(), stop.begin_step(start));
         json result;
         errc code = errc::task_failed;
         bool threw = false;
@@ -347,10 +353,10 @@ private:
     const json& payload_;
     const RunOptions& options_;
     RunReport report_;
-    json merged_;                      // payload + object results, once needed
-    const json* input_ = &payload_;    // what the next step (or an undo) gets
-    std::size_t end_;                  // the step that ended the run, or n
-    bool end_attempted_ = false;       // ... and whether its engine ran
+    json merged_;                    // payload + object results, once needed
+    const json* input_ = &payload_;  // what the next step (or an undo) gets
+    std::size_t end_;                // the step that ended the run, or n
+    bool end_attempted_ = false;     // ... and whether its engine ran
 };
 
 }  // namespace detail
@@ -368,8 +374,9 @@ inline RunReport run_workflow(std::string_view workflow, std::string_view engine
                               const json& payload, const RunOptions& options = {}) {
     if (options.step_timeout < std::chrono::milliseconds::zero() ||
         options.run_timeout < std::chrono::milliseconds::zero())
-        throw std::invalid_argument("taskexec::run_workflow: step_timeout and run_timeout "
-                                    "must not be negative (0 means none)");
+        throw std::invalid_argument(
+            "taskexec::run_workflow: step_timeout and run_timeout "
+            "must not be negative (0 means none)");
     const detail::Index& ix = detail::Registry::instance().index();
     const detail::RunPlan plan = detail::plan_run(ix, workflow, engine);
     if (!payload.is_object()) detail::throw_run_payload_not_object(plan.workflow->name, engine);

@@ -21,6 +21,7 @@
 #include <taskexec/fixed_string.hpp>
 #include <taskexec/fwd.hpp>
 #include <taskexec/lease.hpp>
+#include <taskexec/plugin.hpp>
 #include <taskexec/register.hpp>
 #include <taskexec/run.hpp>
 #include <taskexec/task.hpp>

@@ -208,8 +208,7 @@ TEST_CASE("step_status names", "[run]") {
     CHECK(taskexec::to_string(step_status::compensated) == "compensated");
 }
 
-TEST_CASE("steps run in order, each with the payload merged with earlier object results",
-          "[run]") {
+TEST_CASE("steps run in order, each with the payload merged with earlier object results", "[run]") {
     take_calls();
     const json payload = payload_with({{"x", 1}});
     const auto report = taskexec::run_workflow("run.order", "mem", payload);
@@ -218,7 +217,8 @@ TEST_CASE("steps run in order, each with the payload merged with earlier object 
     REQUIRE(report.ok);
     CHECK(report.workflow == "run.order");
     CHECK(report.engine == "mem");
-    CHECK(tasks_of(report.steps) == std::vector<std::string>{"r.alpha", "r.beta", "r.gamma", "r.delta"});
+    CHECK(tasks_of(report.steps) ==
+          std::vector<std::string>{"r.alpha", "r.beta", "r.gamma", "r.delta"});
     CHECK(statuses(report.steps) == std::vector<step_status>(4, step_status::ok));
     CHECK(report.compensations.empty());
     REQUIRE(call_tasks(cs) == std::vector<std::string>{"r.alpha", "r.beta", "r.gamma", "r.delta"});
@@ -260,13 +260,16 @@ TEST_CASE("steps run in order, each with the payload merged with earlier object 
 
 TEST_CASE("a failing middle step: earlier steps are compensated, later ones skipped", "[run]") {
     take_calls();
-    const auto report = taskexec::run_workflow("run.order", "mem", payload_with({{"fail", {"r.gamma"}}}));
+    const auto report =
+        taskexec::run_workflow("run.order", "mem", payload_with({{"fail", {"r.gamma"}}}));
     const auto cs = take_calls();
 
     CHECK_FALSE(report.ok);
-    CHECK(statuses(report.steps) == std::vector<step_status>{step_status::compensated, step_status::ok,
-                                                            step_status::failed, step_status::skipped});
-    CHECK(call_tasks(cs) == std::vector<std::string>{"r.alpha", "r.beta", "r.gamma", "r.undo_alpha"});
+    CHECK(statuses(report.steps) == std::vector<step_status>{step_status::compensated,
+                                                             step_status::ok, step_status::failed,
+                                                             step_status::skipped});
+    CHECK(call_tasks(cs) ==
+          std::vector<std::string>{"r.alpha", "r.beta", "r.gamma", "r.undo_alpha"});
 
     // The compensation got the run payload merged with every successful result.
     CHECK(cs[3].payload.at("r.alpha") == 1);
@@ -305,23 +308,28 @@ TEST_CASE("a failing middle step: earlier steps are compensated, later ones skip
 TEST_CASE("a failed step that was attempted is compensated itself, before the earlier ones",
           "[run]") {
     take_calls();
-    const auto report = taskexec::run_workflow("run.order", "mem", payload_with({{"fail", {"r.delta"}}}));
+    const auto report =
+        taskexec::run_workflow("run.order", "mem", payload_with({{"fail", {"r.delta"}}}));
     const auto cs = take_calls();
-    CHECK(statuses(report.steps) == std::vector<step_status>{step_status::compensated, step_status::ok,
-                                                            step_status::ok, step_status::failed});
+    CHECK(statuses(report.steps) == std::vector<step_status>{step_status::compensated,
+                                                             step_status::ok, step_status::ok,
+                                                             step_status::failed});
     CHECK(call_tasks(cs) == std::vector<std::string>{"r.alpha", "r.beta", "r.gamma", "r.delta",
                                                      "r.undo_delta", "r.undo_alpha"});
-    CHECK(tasks_of(report.compensations) == std::vector<std::string>{"r.undo_delta", "r.undo_alpha"});
+    CHECK(tasks_of(report.compensations) ==
+          std::vector<std::string>{"r.undo_delta", "r.undo_alpha"});
     CHECK(report.compensations[0].undoes == "r.delta");
     CHECK(report.compensations[1].undoes == "r.alpha");
 }
 
 TEST_CASE("a failing first step that was attempted is compensated", "[run]") {
     take_calls();
-    const auto report = taskexec::run_workflow("run.first", "mem", payload_with({{"fail", {"r.alpha"}}}));
+    const auto report =
+        taskexec::run_workflow("run.first", "mem", payload_with({{"fail", {"r.alpha"}}}));
     const auto cs = take_calls();
     CHECK_FALSE(report.ok);
-    CHECK(statuses(report.steps) == std::vector<step_status>{step_status::failed, step_status::skipped});
+    CHECK(statuses(report.steps) ==
+          std::vector<step_status>{step_status::failed, step_status::skipped});
     CHECK(call_tasks(cs) == std::vector<std::string>{"r.alpha", "r.undo_alpha"});
     REQUIRE(report.compensations.size() == 1);
     CHECK(report.compensations[0].undoes == "r.alpha");
@@ -333,7 +341,8 @@ TEST_CASE("a step whose payload does not convert was not attempted: no compensat
           "[run]") {
     take_calls();
     const auto report = taskexec::run_workflow("run.typed", "mem", json{{"n", "not a number"}});
-    CHECK(statuses(report.steps) == std::vector<step_status>{step_status::failed, step_status::skipped});
+    CHECK(statuses(report.steps) ==
+          std::vector<step_status>{step_status::failed, step_status::skipped});
     CHECK(report.steps[0].error.at("code") == "invalid_payload");
     CHECK(report.steps[0].error.at("field") == "/n");
     CHECK(report.compensations.empty());
@@ -353,8 +362,9 @@ TEST_CASE("a failing compensation is reported and the others still run", "[run]"
     CHECK(report.compensations[0].error.at("task") == "r.undo_delta");
     CHECK(report.compensations[0].result.is_null());
     CHECK(report.compensations[1].status == step_status::ok);
-    CHECK(statuses(report.steps) == std::vector<step_status>{step_status::compensated, step_status::ok,
-                                                            step_status::ok, step_status::failed});
+    CHECK(statuses(report.steps) == std::vector<step_status>{step_status::compensated,
+                                                             step_status::ok, step_status::ok,
+                                                             step_status::failed});
     const json j = report.to_json();
     CHECK(j["compensations"][0].at("status") == "failed");
     CHECK(j["compensations"][0].contains("error"));
@@ -367,23 +377,27 @@ TEST_CASE("a failing compensation is reported and the others still run", "[run]"
     take_calls();
 }
 
-TEST_CASE("a compensation attempted as a step is not run again; a shared one runs once",
-          "[run]") {
+TEST_CASE("a compensation attempted as a step is not run again; a shared one runs once", "[run]") {
     take_calls();
     // Snapshot fails: unquiesce has not run yet, so it runs as the undo.
-    auto report = taskexec::run_workflow("run.sales", "mem", payload_with({{"fail", {"r.snapshot"}}}));
-    CHECK(call_tasks(take_calls()) == std::vector<std::string>{"r.quiesce", "r.snapshot", "r.unquiesce"});
-    CHECK(statuses(report.steps) == std::vector<step_status>{step_status::compensated, step_status::failed,
-                                                            step_status::skipped, step_status::skipped});
+    auto report =
+        taskexec::run_workflow("run.sales", "mem", payload_with({{"fail", {"r.snapshot"}}}));
+    CHECK(call_tasks(take_calls()) ==
+          std::vector<std::string>{"r.quiesce", "r.snapshot", "r.unquiesce"});
+    CHECK(statuses(report.steps) ==
+          std::vector<step_status>{step_status::compensated, step_status::failed,
+                                   step_status::skipped, step_status::skipped});
     REQUIRE(report.compensations.size() == 1);
     CHECK(report.compensations[0].undoes == "r.quiesce");
 
     // Unquiesce itself fails as a step: it is not attempted a second time.
     report = taskexec::run_workflow("run.sales", "mem", payload_with({{"fail", {"r.unquiesce"}}}));
-    CHECK(call_tasks(take_calls()) == std::vector<std::string>{"r.quiesce", "r.snapshot", "r.unquiesce"});
+    CHECK(call_tasks(take_calls()) ==
+          std::vector<std::string>{"r.quiesce", "r.snapshot", "r.unquiesce"});
     CHECK(report.compensations.empty());
     CHECK(statuses(report.steps) == std::vector<step_status>{step_status::ok, step_status::ok,
-                                                            step_status::failed, step_status::skipped});
+                                                             step_status::failed,
+                                                             step_status::skipped});
 
     // A step after unquiesce fails: unquiesce ran as a step already.
     report = taskexec::run_workflow("run.sales", "mem", payload_with({{"fail", {"r.beta"}}}));
@@ -398,7 +412,8 @@ TEST_CASE("a compensation attempted as a step is not run again; a shared one run
     REQUIRE(report.compensations.size() == 1);
     CHECK(report.compensations[0].undoes == "r.lock2");
     CHECK(statuses(report.steps) == std::vector<step_status>{step_status::compensated,
-                                                            step_status::compensated, step_status::failed});
+                                                             step_status::compensated,
+                                                             step_status::failed});
 }
 
 TEST_CASE("the \"*\" fallback serves a run step; the context names the requested engine", "[run]") {
@@ -417,11 +432,12 @@ TEST_CASE("a step timeout signals the step's token; the step is timed_out and co
     taskexec::RunOptions options;
     options.step_timeout = 100ms;
     SECTION("the engine returns a result after the stop") {
-        const auto report =
-            taskexec::run_workflow("run.slow", "mem", payload_with({{"block", {"r.block"}}}), options);
+        const auto report = taskexec::run_workflow("run.slow", "mem",
+                                                   payload_with({{"block", {"r.block"}}}), options);
         const auto cs = take_calls();
         CHECK(statuses(report.steps) == std::vector<step_status>{step_status::compensated,
-                                                                step_status::timed_out, step_status::skipped});
+                                                                 step_status::timed_out,
+                                                                 step_status::skipped});
         const auto& step = report.steps[1];
         CHECK(step.result.is_null());  // timed_out even though it returned one
         CHECK(step.elapsed_ms >= 99.0);
@@ -429,7 +445,8 @@ TEST_CASE("a step timeout signals the step's token; the step is timed_out and co
         CHECK(step.error.at("workflow") == "run.slow");
         CHECK(step.error.at("task") == "r.block");
         CHECK(step.error.at("engine") == "mem");
-        CHECK(step.error.at("message").get<std::string>().find("step_timeout 100 ms") != std::string::npos);
+        CHECK(step.error.at("message").get<std::string>().find("step_timeout 100 ms") !=
+              std::string::npos);
         REQUIRE(call_tasks(cs) ==
                 std::vector<std::string>{"r.alpha", "r.block", "r.undo_block", "r.undo_alpha"});
         CHECK(cs[1].stop_possible);
@@ -438,7 +455,8 @@ TEST_CASE("a step timeout signals the step's token; the step is timed_out and co
         CHECK_FALSE(cs[2].stopped_at_start);
         CHECK(cs[2].stop_possible);
         CHECK(cs[2].deadline > cs[1].deadline);
-        CHECK(tasks_of(report.compensations) == std::vector<std::string>{"r.undo_block", "r.undo_alpha"});
+        CHECK(tasks_of(report.compensations) ==
+              std::vector<std::string>{"r.undo_block", "r.undo_alpha"});
         CHECK(report.compensations[0].status == step_status::ok);
     }
     SECTION("the engine throws when stopped") {
@@ -452,15 +470,16 @@ TEST_CASE("a step timeout signals the step's token; the step is timed_out and co
     SECTION("an engine that ignores its token runs to the end and is still timed_out") {
         options.step_timeout = 30ms;
         const auto report = taskexec::run_workflow(
-            "run.slow", "mem", payload_with({{"ignore", {"r.alpha"}}, {"ignore_ms", 120}}), options);
+            "run.slow", "mem", payload_with({{"ignore", {"r.alpha"}}, {"ignore_ms", 120}}),
+            options);
         CHECK(report.steps[0].status == step_status::timed_out);
         CHECK(report.steps[0].elapsed_ms >= 119.0);  // the run waited for it
         CHECK(call_tasks(take_calls()) == std::vector<std::string>{"r.alpha", "r.undo_alpha"});
     }
     SECTION("a compensation that overruns step_timeout is timed_out") {
         const auto report = taskexec::run_workflow(
-            "run.slow", "mem",
-            payload_with({{"fail", {"r.beta"}}, {"block", {"r.undo_block"}}}), options);
+            "run.slow", "mem", payload_with({{"fail", {"r.beta"}}, {"block", {"r.undo_block"}}}),
+            options);
         REQUIRE(report.compensations.size() == 2);
         CHECK(report.compensations[0].task == "r.undo_block");
         CHECK(report.compensations[0].status == step_status::timed_out);
@@ -472,17 +491,17 @@ TEST_CASE("a step timeout signals the step's token; the step is timed_out and co
     }
 }
 
-TEST_CASE("a whole-run deadline bounds every step and is checked between steps",
-          "[run][timeout]") {
+TEST_CASE("a whole-run deadline bounds every step and is checked between steps", "[run][timeout]") {
     take_calls();
     taskexec::RunOptions options;
     options.run_timeout = 150ms;
     SECTION("the step running at the deadline is timed_out") {
-        const auto report =
-            taskexec::run_workflow("run.slow", "mem", payload_with({{"block", {"r.block"}}}), options);
+        const auto report = taskexec::run_workflow("run.slow", "mem",
+                                                   payload_with({{"block", {"r.block"}}}), options);
         const auto cs = take_calls();
         CHECK(statuses(report.steps) == std::vector<step_status>{step_status::compensated,
-                                                                step_status::timed_out, step_status::skipped});
+                                                                 step_status::timed_out,
+                                                                 step_status::skipped});
         CHECK(report.steps[1].error.at("message").get<std::string>().find("run_timeout 150 ms") !=
               std::string::npos);
         REQUIRE(cs.size() == 4);
@@ -494,8 +513,8 @@ TEST_CASE("a whole-run deadline bounds every step and is checked between steps",
     }
     SECTION("the earlier of step_timeout and run_timeout wins") {
         options.step_timeout = 10s;
-        const auto report =
-            taskexec::run_workflow("run.slow", "mem", payload_with({{"block", {"r.block"}}}), options);
+        const auto report = taskexec::run_workflow("run.slow", "mem",
+                                                   payload_with({{"block", {"r.block"}}}), options);
         CHECK(report.steps[1].status == step_status::timed_out);
         CHECK(report.steps[1].elapsed_ms < 9000.0);
         CHECK(report.steps[1].error.at("message").get<std::string>().find("run_timeout") !=
@@ -512,7 +531,8 @@ TEST_CASE("a whole-run deadline bounds every step and is checked between steps",
         };
         const auto report = taskexec::run_workflow("run.slow", "mem", payload_with({}), options);
         CHECK(statuses(report.steps) == std::vector<step_status>{step_status::compensated,
-                                                                step_status::timed_out, step_status::skipped});
+                                                                 step_status::timed_out,
+                                                                 step_status::skipped});
         CHECK(report.steps[1].elapsed_ms == 0.0);
         CHECK(report.steps[1].error.at("code") == "timed_out");
         CHECK(report.steps[1].error.at("message").get<std::string>().find("not started") !=
@@ -542,11 +562,13 @@ TEST_CASE("an external stop cancels the running step; compensations still run", 
     canceller.join();
     const auto cs = take_calls();
     CHECK(statuses(report.steps) == std::vector<step_status>{step_status::compensated,
-                                                            step_status::cancelled, step_status::skipped});
+                                                             step_status::cancelled,
+                                                             step_status::skipped});
     CHECK(report.steps[1].error.at("code") == "cancelled");
     CHECK(report.steps[1].error.at("task") == "r.block");
     CHECK(report.steps[1].elapsed_ms < 19000.0);
-    CHECK(call_tasks(cs) == std::vector<std::string>{"r.alpha", "r.block", "r.undo_block", "r.undo_alpha"});
+    CHECK(call_tasks(cs) ==
+          std::vector<std::string>{"r.alpha", "r.block", "r.undo_block", "r.undo_alpha"});
     REQUIRE(cs.size() == 4);
     CHECK_FALSE(cs[2].stopped_at_start);  // the undo's token is not the cancelled one
     CHECK(report.compensations.at(0).status == step_status::ok);
@@ -562,7 +584,8 @@ TEST_CASE("a run stopped before a step starts: that step is cancelled without ru
         source.request_stop();
         const auto report = taskexec::run_workflow("run.slow", "mem", payload_with({}), options);
         CHECK(statuses(report.steps) == std::vector<step_status>{step_status::cancelled,
-                                                                step_status::skipped, step_status::skipped});
+                                                                 step_status::skipped,
+                                                                 step_status::skipped});
         CHECK(report.steps[0].error.at("code") == "cancelled");
         CHECK(report.compensations.empty());
         CHECK(take_calls().empty());
@@ -573,7 +596,8 @@ TEST_CASE("a run stopped before a step starts: that step is cancelled without ru
         };
         const auto report = taskexec::run_workflow("run.slow", "mem", payload_with({}), options);
         CHECK(statuses(report.steps) == std::vector<step_status>{step_status::compensated,
-                                                                step_status::cancelled, step_status::skipped});
+                                                                 step_status::cancelled,
+                                                                 step_status::skipped});
         CHECK(call_tasks(take_calls()) == std::vector<std::string>{"r.alpha", "r.undo_alpha"});
     }
 }
@@ -591,15 +615,14 @@ TEST_CASE("events: in order, with the documented keys and no payload values", "[
     for (const json& e : events) {
         CHECK(e.at("workflow") == "run.order");
         CHECK(e.at("engine") == "mem");
-        seen.push_back(e.at("event").get<std::string>() + (e.contains("task") ? " " + e["task"].get<std::string>() : ""));
+        seen.push_back(e.at("event").get<std::string>() +
+                       (e.contains("task") ? " " + e["task"].get<std::string>() : ""));
         CHECK(e.dump().find(secret) == std::string::npos);
     }
     CHECK(seen == std::vector<std::string>{
-                      "run_started",
-                      "step_started r.alpha", "step_finished r.alpha",
-                      "step_started r.beta", "step_finished r.beta",
-                      "step_started r.gamma", "step_finished r.gamma",
-                      "step_started r.delta", "step_failed r.delta",
+                      "run_started", "step_started r.alpha", "step_finished r.alpha",
+                      "step_started r.beta", "step_finished r.beta", "step_started r.gamma",
+                      "step_finished r.gamma", "step_started r.delta", "step_failed r.delta",
                       "compensation_started r.undo_delta", "compensation_failed r.undo_delta",
                       "compensation_started r.undo_alpha", "compensation_finished r.undo_alpha",
                       "run_finished"});
@@ -645,7 +668,8 @@ TEST_CASE("everything is resolved before anything runs", "[run][resolve]") {
         }
         return std::string("no error");
     };
-    CHECK(code_of([] { taskexec::run_workflow("run.nope", "mem", json::object()); }) == "unknown_workflow");
+    CHECK(code_of([] { taskexec::run_workflow("run.nope", "mem", json::object()); }) ==
+          "unknown_workflow");
     CHECK(code_of([] { taskexec::run_workflow("run.order", "postgres", json::object()); }) ==
           "unknown_engine");
     // The step has an engine, its compensation has none: nothing runs.
@@ -658,7 +682,8 @@ TEST_CASE("everything is resolved before anything runs", "[run][resolve]") {
         CHECK(std::string(e.what()).find("taskexec_link_registrations") != std::string::npos);
     }
     // Resolution comes first, then the payload's shape.
-    CHECK(code_of([] { taskexec::run_workflow("run.nope", "mem", json::array()); }) == "unknown_workflow");
+    CHECK(code_of([] { taskexec::run_workflow("run.nope", "mem", json::array()); }) ==
+          "unknown_workflow");
     try {
         taskexec::run_workflow("run.order", "mem", json(secret));
         FAIL("expected invalid_payload");
@@ -690,12 +715,12 @@ TEST_CASE("concurrent runs with and without deadlines", "[run][threads]") {
                 const auto report = taskexec::run_workflow("run.slow", "mem", payload, options);
                 // On a loaded machine alpha may overrun 5 ms too; either
                 // way the run ends timed_out, with the attempted steps undone.
-                const bool timed_out = std::any_of(
-                    report.steps.begin(), report.steps.end(),
-                    [](const auto& s) { return s.status == step_status::timed_out; });
-                const bool expected = t % 2 == 0 ? !report.ok && timed_out &&
-                                                       !report.compensations.empty()
-                                                 : report.ok;
+                const bool timed_out =
+                    std::any_of(report.steps.begin(), report.steps.end(),
+                                [](const auto& s) { return s.status == step_status::timed_out; });
+                const bool expected = t % 2 == 0
+                                          ? !report.ok && timed_out && !report.compensations.empty()
+                                          : report.ok;
                 if (expected) ++good;
             }
         });

@@ -42,6 +42,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__unix__)
+#include <unistd.h>
+#endif
+
 #include <taskexec/detail/lease_types.hpp>
 #include <taskexec/detail/timer.hpp>
 
@@ -60,7 +64,7 @@ public:
     /// a private one until forward_to() points it at the host's (as the
     /// registry does), so ids issued on either side are known to both.
     static LeaseTable& instance() {
-        static LeaseTable* const local = new LeaseTable();  // never destroyed, by design
+        static auto* const local = new LeaseTable();  // never destroyed, by design
         LeaseTable* target = local->forward_.load(std::memory_order_acquire);
         return target != nullptr ? *target : *local;
     }
@@ -79,7 +83,8 @@ public:
         std::unique_lock lock(mutex_);
         start_locked();
         LeaseKey key;
-        do key = random_key(random_); while (known(key));
+        do key = random_key(random_);
+        while (known(key));
         const steady_time deadline = saturating_add(clock::now(), max_hold);
         const auto slot = deadlines_.emplace(deadline, key).first;
         try {
@@ -110,8 +115,7 @@ public:
                 done_.wait(lock);
                 continue;
             }
-            if (auto it = released_.find(key); it != released_.end())
-                return result_of(it->second);
+            if (auto it = released_.find(key); it != released_.end()) return result_of(it->second);
             return release_result::unknown;
         }
     }
@@ -120,16 +124,22 @@ public:
     /// thread, then waits for releases other threads have in progress, so
     /// none is cut short by the process ending.
     void release_all_at_exit() noexcept {
+#if defined(__unix__)
+        // A child made by fork() without exec inherits the table and this
+        // hook, but the leases are its parent's: releasing them from here
+        // (a ROLLBACK on a shared socket) would break the parent's hold.
+        if (::getpid() != owner_) return;
+#endif
         try {
             std::unique_lock lock(mutex_);
-            while (!active_.empty()) run_release(lock, take(active_.begin()), release_reason::process_exit);
+            while (!active_.empty())
+                run_release(lock, take(active_.begin()), release_reason::process_exit);
             const auto self = std::this_thread::get_id();
             done_.wait(lock, [&] {
                 return std::none_of(in_flight_.begin(), in_flight_.end(),
                                     [&](const InFlight& f) { return f.thread != self; });
             });
-        } catch (...) {
-        }
+        } catch (...) {}
     }
 
 private:
@@ -153,7 +163,7 @@ private:
     }
 
     bool known(const LeaseKey& key) const {
-        return active_.count(key) != 0 || released_.count(key) != 0 || in_flight(key) != nullptr;
+        return active_.contains(key) || released_.contains(key) || in_flight(key) != nullptr;
     }
 
     const InFlight* in_flight(const LeaseKey& key) const noexcept {
@@ -164,7 +174,8 @@ private:
 
     // Moves a lease out of `active_`: from here on, only the caller may run
     // its callback. Must be followed by run_release().
-    std::pair<LeaseKey, callback> take(std::unordered_map<LeaseKey, Lease, LeaseKeyHash>::iterator it) {
+    std::pair<LeaseKey, callback> take(
+        std::unordered_map<LeaseKey, Lease, LeaseKeyHash>::iterator it) {
         std::pair<LeaseKey, callback> out{it->first, std::move(it->second.release)};
         deadlines_.erase(it->second.deadline);
         active_.erase(it);
@@ -194,8 +205,7 @@ private:
         std::erase_if(in_flight_, [&](const InFlight& f) { return f.key == taken.first; });
         try {
             released_.emplace(taken.first, reason);
-        } catch (...) {
-        }
+        } catch (...) {}
         done_.notify_all();
     }
 
@@ -203,6 +213,9 @@ private:
         if (started_) return;
         std::thread([this] { watch(); }).detach();
         started_ = true;
+#if defined(__unix__)
+        owner_ = ::getpid();
+#endif
         // Registered after the thread, once: exit handlers run in reverse
         // order of registration, so this one runs before the destructors of
         // statics that existed when the first lease was taken.
@@ -217,6 +230,10 @@ private:
                 continue;
             }
             const auto [due, key] = *deadlines_.begin();
+            if (due == steady_time::max()) {
+                wake_.wait(lock);  // a hold too long for the clock: no deadline
+                continue;
+            }
             if (clock::now() < due) {
                 wake_.wait_until(lock, due);
                 continue;  // re-read: leases may have come or gone meanwhile
@@ -234,6 +251,9 @@ private:
     std::unordered_map<LeaseKey, release_reason, LeaseKeyHash> released_;
     std::random_device random_;
     bool started_ = false;
+#if defined(__unix__)
+    pid_t owner_ = 0;  // the process whose leases these are
+#endif
     std::atomic<LeaseTable*> forward_{nullptr};
 };
 

@@ -69,7 +69,10 @@ struct LeaseKey {
     std::uint64_t low = 0;
 
     friend bool operator==(const LeaseKey&, const LeaseKey&) = default;
-    friend auto operator<=>(const LeaseKey&, const LeaseKey&) = default;
+    /// Any strict order will do: it only breaks ties between equal deadlines.
+    friend bool operator<(const LeaseKey& a, const LeaseKey& b) noexcept {
+        return a.high != b.high ? a.high < b.high : a.low < b.low;
+    }
 };
 
 /// The bits are uniformly random already; folding them is hash enough.
@@ -117,7 +120,7 @@ inline bool parse_hex(std::string_view text, LeaseKey& key) noexcept {
         if (c >= '0' && c <= '9')
             v = static_cast<std::uint64_t>(c - '0');
         else if (c >= 'a' && c <= 'f')
-            v = static_cast<std::uint64_t>(c - 'a' + 10);
+            v = static_cast<std::uint64_t>(c - 'a') + 10;
         else
             return false;
         halves[i / 16] = (halves[i / 16] << 4) | v;

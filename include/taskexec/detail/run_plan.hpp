@@ -62,8 +62,9 @@ inline StepPlan resolve_compensation(const Index& ix, std::string_view workflow,
         // Another Task<> specialisation holds the name; this one was never
         // registered, so the index could not record the conflict.
         throw error(errc::registration_conflict,
-                    "registration conflict: task " + quote_name(info->name) + ", the compensation of " +
-                        quote_name(step.name()) + ", is a different Task<> specialisation from the task " +
+                    "registration conflict: task " + quote_name(info->name) +
+                        ", the compensation of " + quote_name(step.name()) +
+                        ", is a different Task<> specialisation from the task " +
                         "of that name registered at " + task->site.to_string(),
                     {{"workflow", workflow}, {"task", info->name}});
     const EngineEntry* entry = ix.find_engine(info->name, engine);

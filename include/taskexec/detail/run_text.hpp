@@ -37,10 +37,10 @@ inline std::string ms_text(double ms) {
 struct StopSite {
     std::string_view workflow, task, engine;
     stop_cause cause = stop_cause::none;
-    bool started = false;         ///< false: the step never ran
-    bool step_bound = false;      ///< the step_timeout (not run_timeout) ran out
+    bool started = false;                ///< false: the step never ran
+    bool step_bound = false;             ///< the step_timeout (not run_timeout) ran out
     std::chrono::milliseconds limit{0};  ///< the timeout that ran out
-    double elapsed_ms = 0;        ///< how long the step had run
+    double elapsed_ms = 0;               ///< how long the step had run
 };
 
 /// The timed_out / cancelled error of a stopped step, as JSON.
@@ -95,10 +95,10 @@ TASKEXEC_INTERNAL_COLD inline json failure_json(std::string_view workflow, std::
 /// The run's payload is not an object, so results cannot be merged into it.
 [[noreturn]] TASKEXEC_INTERNAL_COLD inline void throw_run_payload_not_object(
     std::string_view workflow, std::string_view engine) {
-    throw error(errc::invalid_payload,
-                "invalid payload for workflow " + quote_name(workflow) +
-                    ": the payload is not an object",
-                {{"workflow", workflow}, {"engine", engine}});
+    throw error(
+        errc::invalid_payload,
+        "invalid payload for workflow " + quote_name(workflow) + ": the payload is not an object",
+        {{"workflow", workflow}, {"engine", engine}});
 }
 
 }  // namespace detail

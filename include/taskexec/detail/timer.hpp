@@ -70,7 +70,7 @@ class DeadlineTimer {
 public:
     /// The timer, constructed on first use and never destroyed.
     static DeadlineTimer& instance() {
-        static DeadlineTimer* const timer = new DeadlineTimer();  // never destroyed, by design
+        static auto* const timer = new DeadlineTimer();  // never destroyed, by design
         return *timer;
     }
 
@@ -131,6 +131,10 @@ private:
                 continue;
             }
             const steady_time due = queue_.begin()->first;
+            if (due == steady_time::max()) {
+                wake_.wait(lock);  // never due; only an earlier alarm matters
+                continue;
+            }
             if (std::chrono::steady_clock::now() < due) {
                 wake_.wait_until(lock, due);
                 continue;  // re-read: the queue may have changed meanwhile
