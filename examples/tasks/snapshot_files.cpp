@@ -1,0 +1,203 @@
+// examples/tasks/snapshot_files.cpp — the engine-independent copy step.
+//
+// snapshot_files has one implementation for every engine (an any_engine
+// fallback): it copies what quiesce_db listed — `files_to_copy`, relative to
+// `source_dir`, each a file or a directory copied recursively, skipping any
+// file or directory whose name is in `exclude` — into `snapshot_dir`, keeping
+// relative paths. Each file is hashed (SHA-256, OpenSSL libcrypto) while it
+// is copied. Symbolic links are recreated as links; sockets and FIFOs are
+// skipped and listed. A failed or cancelled copy removes what it created, so
+// a directory that holds a snapshot holds a complete one.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <taskexec/taskexec.hpp>
+
+#include "db_error.hpp"
+#include "db_tasks.hpp"
+#include "file_copy.hpp"
+
+namespace taskexec_examples {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SnapshotCopy {
+public:
+    SnapshotCopy(const SnapshotParams& p, taskexec::Context& ctx)
+        : params_(p), engine_(ctx.engine()), limits_{p.max_bytes_per_s, ctx.stop_token()} {}
+
+    taskexec::json run() {
+        const auto start = std::chrono::steady_clock::now();
+        validate();
+        try {
+            for (const std::string& entry : params_.files_to_copy) copy_entry(fs::path(entry));
+        } catch (...) {
+            undo();
+            throw;
+        }
+        std::sort(files_.begin(), files_.end(),
+                  [](const taskexec::json& a, const taskexec::json& b) {
+                      return a["path"].get<std::string>() < b["path"].get<std::string>();
+                  });
+        return {{"snapshot_dir", destination_.string()},
+                {"files", files_},
+                {"links", links_},
+                {"skipped", skipped_},
+                {"total_bytes", total_bytes_},
+                {"elapsed_ms",
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count()}};
+    }
+
+private:
+    db_error fail(db_error_kind kind, const char* step, const std::string& message,
+                  const std::error_code& ec = {}) const {
+        const std::string native = ec ? "errno " + std::to_string(ec.value()) : std::string();
+        return db_error(kind, {engine_, "snapshot_files", step}, native,
+                        ec ? message + ": " + ec.message() : message, false);
+    }
+
+    /// Access errors are `permission`; anything else (exists, no space,
+    /// I/O) is a `precondition` the operator must fix.
+    static db_error_kind kind_of(const std::error_code& ec) {
+        const bool access = ec == std::errc::permission_denied ||
+                            ec == std::errc::operation_not_permitted ||
+                            ec == std::errc::read_only_file_system;
+        return access ? db_error_kind::permission : db_error_kind::precondition;
+    }
+
+    void validate() {
+        if (params_.source_dir.empty())
+            throw fail(db_error_kind::config, "validate", "payload field 'source_dir' is required");
+        if (params_.snapshot_dir.empty())
+            throw fail(db_error_kind::config, "validate",
+                       "payload field 'snapshot_dir' is required");
+        if (params_.files_to_copy.empty())
+            throw fail(db_error_kind::config, "validate",
+                       "payload field 'files_to_copy' lists nothing to copy");
+        if (params_.max_bytes_per_s < 0)
+            throw fail(db_error_kind::config, "validate",
+                       "payload field 'max_bytes_per_s' must not be negative");
+        for (const std::string& entry : params_.files_to_copy) {
+            const fs::path rel(entry);
+            const bool escapes = std::any_of(rel.begin(), rel.end(),
+                                             [](const fs::path& part) { return part == ".."; });
+            if (entry.empty() || rel.is_absolute() || escapes)
+                throw fail(db_error_kind::config, "validate",
+                           "payload field 'files_to_copy' must hold paths relative to "
+                           "source_dir, without '..'");
+        }
+        std::error_code ec;
+        source_ = fs::canonical(params_.source_dir, ec);
+        if (ec || !fs::is_directory(source_))
+            throw fail(db_error_kind::precondition, "source", "source_dir is not a directory", ec);
+        fs::create_directories(params_.snapshot_dir, ec);
+        if (ec) throw fail(kind_of(ec), "destination", "cannot create snapshot_dir", ec);
+        destination_ = fs::canonical(params_.snapshot_dir, ec);
+        if (ec) throw fail(kind_of(ec), "destination", "cannot resolve snapshot_dir", ec);
+        if (destination_ == source_)
+            throw fail(db_error_kind::config, "validate",
+                       "snapshot_dir must not be the source directory");
+    }
+
+    bool excluded(const fs::path& p) const {
+        const std::string name = p.filename().string();
+        return std::find(params_.exclude.begin(), params_.exclude.end(), name) !=
+               params_.exclude.end();
+    }
+
+    void copy_entry(const fs::path& rel) {
+        if (excluded(rel)) return;
+        std::error_code ec;
+        const fs::file_status st = fs::symlink_status(source_ / rel, ec);
+        if (ec || !fs::exists(st))
+            throw fail(db_error_kind::precondition, "source",
+                       "an entry of files_to_copy does not exist", ec);
+        if (!fs::is_directory(st)) return copy_one(rel, st);
+        make_directory(rel);
+        for (auto it = fs::recursive_directory_iterator(source_ / rel, ec);
+             !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+            const fs::path sub = rel / fs::relative(it->path(), source_ / rel);
+            // Never copy a snapshot into itself (snapshot_dir inside source_dir).
+            if (excluded(sub) || it->path() == destination_) {
+                if (it->is_directory(ec)) it.disable_recursion_pending();
+                continue;
+            }
+            const fs::file_status sub_st = it->symlink_status(ec);
+            if (ec) break;
+            if (fs::is_directory(sub_st))
+                make_directory(sub);
+            else
+                copy_one(sub, sub_st);
+        }
+        if (ec) throw fail(db_error_kind::precondition, "source", "cannot list a directory", ec);
+    }
+
+    void make_directory(const fs::path& rel) {
+        std::error_code ec;
+        if (fs::create_directories(destination_ / rel, ec)) created_.push_back(destination_ / rel);
+        if (ec) throw fail(kind_of(ec), "destination", "cannot create a directory", ec);
+    }
+
+    void copy_one(const fs::path& rel, const fs::file_status& st) {
+        make_directory(rel.parent_path());
+        const fs::path target = destination_ / rel;
+        std::error_code ec;
+        if (fs::is_symlink(st)) {
+            fs::create_symlink(fs::read_symlink(source_ / rel, ec), target, ec);
+            if (ec) throw fail(kind_of(ec), "copy", "cannot recreate a link", ec);
+            created_.push_back(target);
+            links_.push_back(rel.generic_string());
+            return;
+        }
+        if (!fs::is_regular_file(st)) {
+            skipped_.push_back(rel.generic_string());
+            return;
+        }
+        CopiedFile copied;
+        try {
+            copied = copy_file_hashed(source_ / rel, target, limits_);
+        } catch (const copy_stopped&) {
+            throw fail(db_error_kind::cancelled, "copy", "stopped by the run (cancel or deadline)");
+        } catch (const std::system_error& e) {
+            throw fail(kind_of(e.code()), "copy", "cannot copy a file", e.code());
+        }
+        created_.push_back(target);
+        total_bytes_ += copied.size;
+        files_.push_back(
+            {{"path", rel.generic_string()}, {"size", copied.size}, {"sha256", copied.sha256}});
+    }
+
+    /// Removes what this copy created, newest first.
+    void undo() noexcept {
+        for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+            std::error_code ignored;
+            fs::remove(*it, ignored);
+        }
+    }
+
+    const SnapshotParams& params_;
+    std::string engine_;
+    CopyLimits limits_;
+    fs::path source_, destination_;
+    std::vector<fs::path> created_;
+    taskexec::json files_ = taskexec::json::array();
+    taskexec::json links_ = taskexec::json::array();
+    taskexec::json skipped_ = taskexec::json::array();
+    std::uint64_t total_bytes_ = 0;
+};
+
+struct AnySnapshotFiles : SnapshotFiles, taskexec::any_engine {
+    taskexec::json execute(const SnapshotParams& p, taskexec::Context& ctx) {
+        return SnapshotCopy(p, ctx).run();
+    }
+};
+TASKEXEC_ENGINE(AnySnapshotFiles);
+
+}  // namespace
+}  // namespace taskexec_examples
