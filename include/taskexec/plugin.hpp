@@ -161,13 +161,16 @@ private:
                                           (why != nullptr ? why : "unknown dlopen error") + ")");
         }
         dlopened_ = true;
-        using EntryFn = const PluginEntry* (*)();
+        // The entry's C type never changes across versions (const void*()),
+        // so calling an incompatible plugin's entry is well-defined; what it
+        // points to is read only after the ABI number, its first field, matches.
+        using EntryFn = const void* (*)();
         auto entry_fn = reinterpret_cast<EntryFn>(::dlsym(handle, plugin_entry_symbol));
         if (entry_fn == nullptr)
             throw_plugin_failed(path, "it is not a taskexec plugin (it exports no "
                                       "taskexec_plugin_entry; build it with "
                                       "taskexec_add_plugin())");
-        const PluginEntry* entry = entry_fn();
+        const auto* entry = static_cast<const PluginEntry*>(entry_fn());
         if (entry == nullptr || entry->abi_version != TASKEXEC_ABI_VERSION)
             throw_plugin_failed(
                 path, "it was built against an incompatible taskexec (plugin ABI " +
@@ -209,6 +212,10 @@ private:
             if (host.commit(staged, live.size())) break;
         }
         if (private_registry != nullptr) private_registry->forward_to(&host);
+        // Same trap for leases: a hidden plugin's sessions must be in the
+        // host's table, or the host could not release (or outlive) them.
+        LeaseTable* plugin_leases = entry->leases();
+        if (plugin_leases != &LeaseTable::instance()) plugin_leases->forward_to(&LeaseTable::instance());
         return report;
     }
 

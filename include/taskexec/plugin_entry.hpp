@@ -13,8 +13,9 @@
 #include <taskexec/detail/plugin_abi.hpp>
 
 #define TASKEXEC_INTERNAL_DEFINE_PLUGIN_ENTRY()                                              \
-    extern "C" TASKEXEC_API const ::taskexec::detail::PluginEntry* taskexec_plugin_entry() { \
+    extern "C" TASKEXEC_API const void* taskexec_plugin_entry() {                            \
         static const ::taskexec::detail::PluginEntry entry{                                 \
-            TASKEXEC_ABI_VERSION, TASKEXEC_VERSION, &::taskexec::detail::module_registry};   \
+            TASKEXEC_ABI_VERSION, TASKEXEC_VERSION, &::taskexec::detail::module_registry,    \
+            &::taskexec::detail::module_leases};                                             \
         return &entry;                                                                       \
     }

@@ -6,7 +6,7 @@ struct FutureEntry {
     int library_version;
     void* (*registry)();
 };
-extern "C" __attribute__((visibility("default"))) const FutureEntry* taskexec_plugin_entry() {
+extern "C" __attribute__((visibility("default"))) const void* taskexec_plugin_entry() {
     static const FutureEntry entry{999, 990000, nullptr};
     return &entry;
 }

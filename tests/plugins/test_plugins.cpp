@@ -83,6 +83,13 @@ void check_engine_plugin(const char* path, const std::string& type) {
     CHECK(r.at("host_said") == json{{"host", true}, {"echo", {{"n", 1}}}});
     CHECK(taskexec::executor("pl.wf_" + type, "pl.only_" + type, "any", {}) == type);
 
+    // A lease the plugin's engine takes lives in the host's table: the host
+    // releases it by id (a private table would answer `unknown`).
+    const json leased = taskexec::executor("pl.wf", "pl.greet", type, {{"lease", true}});
+    const std::string lease_id = leased.at("lease_id").get<std::string>();
+    CHECK(taskexec::release_lease(lease_id) == taskexec::release_result::explicit_release);
+    CHECK(taskexec::release_lease(lease_id) == taskexec::release_result::already_released);
+
     const json d = taskexec::describe();
     const json* described = engine_in_describe(d, "pl.greet", type);
     REQUIRE(described != nullptr);
