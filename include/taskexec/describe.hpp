@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include <nlohmann/json.hpp>
+#include <taskexec/detail/index.hpp>
 #include <taskexec/detail/registry.hpp>
 
 namespace taskexec {

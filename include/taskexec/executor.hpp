@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 #include <taskexec/context.hpp>
+#include <taskexec/detail/index.hpp>
 #include <taskexec/detail/registry.hpp>
 #include <taskexec/detail/resolve.hpp>
 #include <taskexec/error.hpp>

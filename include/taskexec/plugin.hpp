@@ -36,6 +36,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <taskexec/detail/index.hpp>
 #include <taskexec/detail/plugin_abi.hpp>
 #include <taskexec/detail/plugin_trust.hpp>
 #include <taskexec/detail/registry.hpp>

@@ -37,6 +37,7 @@
 
 #include <nlohmann/json.hpp>
 #include <taskexec/context.hpp>
+#include <taskexec/detail/index.hpp>
 #include <taskexec/detail/registry.hpp>
 #include <taskexec/detail/run_plan.hpp>
 #include <taskexec/detail/run_stop.hpp>

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include <taskexec/detail/index.hpp>
 #include <taskexec/detail/registry.hpp>
 
 namespace taskexec {

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include <taskexec/detail/index.hpp>
 #include <taskexec/detail/registry.hpp>
 
 namespace taskexec {

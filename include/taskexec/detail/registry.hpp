@@ -9,6 +9,11 @@
 //
 // Lifetime: constructed on first use and never destroyed, so static
 // initialisers and destructors in any translation unit may use it.
+//
+// Compile time: this header is in every file that registers something, so
+// it does not include index.hpp. The snapshot is only named here; the code
+// that builds and reads it is instantiated in the files that dispatch (which
+// include index.hpp), not in the thousands that only register.
 #pragma once
 
 #include <atomic>
@@ -19,12 +24,14 @@
 #include <thread>
 #include <vector>
 
-#include <taskexec/detail/index.hpp>
+#include <taskexec/detail/config.hpp>
 #include <taskexec/detail/records.hpp>
 
 namespace taskexec {
 inline namespace v0 {
 namespace detail {
+
+struct Index;  // detail/index.hpp
 
 class Registry {
 public:
@@ -57,14 +64,16 @@ public:
         }
     }
 
-    /// The current snapshot. The reference stays valid forever.
-    const Index& index() {
-        const Index* current = current_.load(std::memory_order_acquire);
+    /// The current snapshot. The reference stays valid forever. (A template
+    /// only so that it is compiled where index.hpp is included; I is Index.)
+    template <class I = Index>
+    const I& index() {
+        const I* current = current_.load(std::memory_order_acquire);
         if (TASKEXEC_INTERNAL_LIKELY(current != nullptr &&
                                      current->generation ==
                                          generation_.load(std::memory_order_acquire)))
             return *current;
-        return rebuild();
+        return rebuild<I>();
     }
 
     /// Registrations dropped for lack of memory (reported by describe()).
@@ -113,13 +122,14 @@ private:
     Registry() = default;
     ~Registry() = default;
 
-    const Index& rebuild() {
+    template <class I>
+    const I& rebuild() {
         std::lock_guard lock(mutex_);
         const std::uint64_t generation = generation_.load(std::memory_order_acquire);
-        const Index* current = current_.load(std::memory_order_acquire);
+        const I* current = current_.load(std::memory_order_acquire);
         if (current != nullptr && current->generation == generation) return *current;
-        std::unique_ptr<Index> fresh = Index::build(records_, generation);
-        const Index* published = fresh.get();
+        std::unique_ptr<I> fresh = I::build(records_, generation);
+        const I* published = fresh.get();
         retired_.push_back(std::move(fresh));
         current_.store(published, std::memory_order_release);
         return *published;
@@ -132,7 +142,8 @@ private:
     std::atomic<Registry*> forward_{nullptr};
     alignas(64) mutable std::mutex mutex_;
     std::vector<Record> records_;
-    std::vector<std::unique_ptr<const Index>> retired_;
+    // Type-erased so that Index may stay incomplete here (see the top).
+    std::vector<std::shared_ptr<const void>> retired_;
     std::vector<std::unique_ptr<const std::string>> kept_strings_;
     std::vector<Record>* staging_ = nullptr;
     std::thread::id staging_thread_;
