@@ -1,9 +1,12 @@
 // taskexec/detail/registry.hpp — the process-wide store of registrations.
 //
 // Writers (registration macros, plugin loads) append records under a mutex
-// and bump a generation counter. Readers (dispatch, describe) take the
-// published Index if its generation is current — two atomic loads, no lock,
-// no shared write — and otherwise rebuild it under the mutex. Superseded
+// and withdraw the published Index. Readers (dispatch, describe) take the
+// published Index if there is one — one atomic load, no lock, no shared
+// write — and otherwise rebuild it under the mutex. Both happen under the
+// mutex, so a snapshot is never published over a newer registration; a
+// reader that loaded the old pointer just before a registration uses the
+// old snapshot, as if it had dispatched a moment earlier. Superseded
 // snapshots are retired, never freed: a reader on another thread may still
 // hold one, and rebuilds happen only after registrations, which are rare.
 //
@@ -58,7 +61,7 @@ public:
                 return;
             }
             records_.push_back(record);
-            generation_.fetch_add(1, std::memory_order_release);
+            withdraw_snapshot();
         } catch (...) {
             lost_registrations_.fetch_add(1, std::memory_order_relaxed);
         }
@@ -69,10 +72,7 @@ public:
     template <class I = Index>
     const I& index() {
         const I* current = current_.load(std::memory_order_acquire);
-        if (TASKEXEC_INTERNAL_LIKELY(current != nullptr &&
-                                     current->generation ==
-                                         generation_.load(std::memory_order_acquire)))
-            return *current;
+        if (TASKEXEC_INTERNAL_LIKELY(current != nullptr)) return *current;
         return rebuild<I>();
     }
 
@@ -106,7 +106,7 @@ public:
         std::lock_guard lock(mutex_);
         if (records_.size() != expected_size) return false;
         records_.insert(records_.end(), batch.begin(), batch.end());
-        generation_.fetch_add(1, std::memory_order_release);
+        withdraw_snapshot();
         return true;
     }
     /// Makes this (private) registry forward to `host` from now on.
@@ -125,9 +125,9 @@ private:
     template <class I>
     const I& rebuild() {
         std::lock_guard lock(mutex_);
-        const std::uint64_t generation = generation_.load(std::memory_order_acquire);
         const I* current = current_.load(std::memory_order_acquire);
-        if (current != nullptr && current->generation == generation) return *current;
+        if (current != nullptr) return *current;  // another reader rebuilt it
+        const std::uint64_t generation = generation_.load(std::memory_order_relaxed);
         std::unique_ptr<I> fresh = I::build(records_, generation);
         const I* published = fresh.get();
         retired_.push_back(std::move(fresh));
@@ -135,8 +135,15 @@ private:
         return *published;
     }
 
-    // The two words every dispatch reads sit on their own cache line, away
-    // from the mutex and vectors that registrations write.
+    /// Called under the mutex after the records changed: the next reader
+    /// rebuilds. The generation numbers the snapshots, for debugging.
+    void withdraw_snapshot() noexcept {
+        generation_.fetch_add(1, std::memory_order_relaxed);
+        current_.store(nullptr, std::memory_order_release);
+    }
+
+    // The word every dispatch reads sits on its own cache line, away from
+    // the mutex and vectors that registrations write.
     alignas(64) std::atomic<const Index*> current_{nullptr};
     std::atomic<std::uint64_t> generation_{1};
     std::atomic<Registry*> forward_{nullptr};
