@@ -71,7 +71,7 @@ std::optional<std::string> optional(const CLI::Option* option, const std::string
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int taskexec_cli::run_program(int argc, char** argv) {
     CLI::App app{"taskexec — run registered tasks and workflows", "taskexec"};
     app.require_subcommand(1);
     // Global options may also follow the command (taskexec list --json).
@@ -165,3 +165,9 @@ int main(int argc, char** argv) {
     }
     return report_error(out, "usage", "no command given; see --help", exit_usage);
 }
+
+// The CLI fuzzer (tests/fuzz/fuzz_cli.cpp) compiles this file with
+// TASKEXEC_CLI_NO_MAIN and calls run_program() in-process.
+#if !defined(TASKEXEC_CLI_NO_MAIN)
+int main(int argc, char** argv) { return taskexec_cli::run_program(argc, argv); }
+#endif

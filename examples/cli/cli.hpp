@@ -74,6 +74,10 @@ bool stderr_is_terminal() noexcept;
 
 // ---- commands -------------------------------------------------------------
 
+/// The whole program (examples/main.cpp): parses argv, runs one command and
+/// returns its exit code. main() only calls this.
+int run_program(int argc, char** argv);
+
 int cmd_list(const Output& out);
 int cmd_describe(const Output& out, const std::optional<std::string>& task);
 int cmd_run(const Output& out, const std::string& workflow, const std::string& task,

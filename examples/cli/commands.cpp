@@ -18,7 +18,10 @@ std::string joined(const json& names, const char* separator) {
     return out.empty() ? "-" : out;
 }
 
-void print(const json& value) { std::cout << value.dump(2) << std::endl; }
+void print(const json& value) {
+    // A result may carry bytes an engine did not check; print, don't throw.
+    std::cout << value.dump(2, ' ', false, json::error_handler_t::replace) << std::endl;
+}
 
 /// The step that ended a failed run (failed, timed out or cancelled).
 const taskexec::StepReport* failed_step(const taskexec::RunReport& report) {

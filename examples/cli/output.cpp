@@ -53,7 +53,9 @@ int report_error(const Output& out, std::string_view code, const std::string& me
     if (out.json) {
         context["code"] = code;
         context["message"] = message;
-        std::cerr << context.dump() << std::endl;
+        // Names in a message can be any bytes a user typed: never let
+        // invalid UTF-8 turn an error report into an exception.
+        std::cerr << context.dump(-1, ' ', false, json::error_handler_t::replace) << std::endl;
     } else {
         std::cerr << "taskexec: " << code << ": " << flatten(message) << std::endl;
     }
@@ -97,6 +99,12 @@ json read_payload(const std::optional<std::string>& spec) {
         throw PayloadError{"invalid_payload",
                            std::string(source) + " is not valid JSON (syntax error near byte " +
                                std::to_string(e.byte) + ")",
+                           exit_invalid_payload};
+    } catch (const json::exception&) {
+        // E.g. 1e999: a number JSON allows but a double cannot hold. Again
+        // without nlohmann's text, which quotes the number.
+        throw PayloadError{"invalid_payload",
+                           std::string(source) + " is not usable JSON (a number is out of range)",
                            exit_invalid_payload};
     }
 }

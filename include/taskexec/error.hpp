@@ -19,6 +19,7 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
+#include <taskexec/detail/shown_name.hpp>
 #include <taskexec/fwd.hpp>
 
 namespace taskexec {
@@ -64,7 +65,7 @@ public:
     error(errc code, const std::string& message, json context = json::object())
         : std::runtime_error(message),
           code_(code),
-          context_(std::make_shared<const json>(std::move(context))) {}
+          context_(std::make_shared<const json>(printable(std::move(context)))) {}
 
     /// The error's kind.
     errc code() const noexcept { return code_; }
@@ -76,11 +77,26 @@ public:
     json to_json() const {
         json out = *context_;
         out["code"] = std::string(to_string(code_));
-        out["message"] = what();
+        // An engine's own message (nested in task_failed) may hold any bytes.
+        const std::string_view message = what();
+        out["message"] = detail::valid_utf8(message) ? std::string(message)
+                                                      : detail::shown_name(message, message.size());
         return out;
     }
 
 private:
+    // Context names may be a caller's unregistered name (any bytes): escape
+    // them, so that to_json().dump() never throws on invalid UTF-8.
+    static json printable(json context) {
+        if (!context.is_object()) return context;
+        for (auto it = context.begin(); it != context.end(); ++it) {
+            json& value = it.value();
+            if (value.is_string() && !detail::shows_as_is(value.get_ref<const std::string&>()))
+                value = detail::shown_name(value.get_ref<const std::string&>());
+        }
+        return context;
+    }
+
     errc code_;
     std::shared_ptr<const json> context_;
 };

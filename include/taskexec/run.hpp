@@ -42,6 +42,7 @@
 #include <taskexec/detail/run_plan.hpp>
 #include <taskexec/detail/run_stop.hpp>
 #include <taskexec/detail/run_text.hpp>
+#include <taskexec/detail/shown_name.hpp>
 #include <taskexec/error.hpp>
 
 namespace taskexec {
@@ -123,7 +124,8 @@ struct RunReport {
 
     /// `{"ok","workflow","engine","steps":[…],"compensations":[…]}`.
     json to_json() const {
-        json out = {{"ok", ok}, {"workflow", workflow}, {"engine", engine}};
+        // The engine may be any string a "*" fallback accepted: shown escaped.
+        json out = {{"ok", ok}, {"workflow", workflow}, {"engine", detail::shown_name(engine)}};
         json& s = out["steps"] = json::array();
         for (const StepReport& step : steps) s.push_back(step.to_json());
         json& c = out["compensations"] = json::array();
@@ -183,7 +185,7 @@ private:
     }
 
     json event(std::string_view kind) const {
-        return {{"event", kind}, {"workflow", workflow_}, {"engine", engine_}};
+        return {{"event", kind}, {"workflow", workflow_}, {"engine", detail::shown_name(engine_)}};
     }
 
     // Events cost nothing without a listener; a listener's exception (or a

@@ -44,6 +44,7 @@ inline bool shape_compatible(const json& value, const json& expected) {
         case json::value_t::boolean: return value.is_boolean();
         case json::value_t::number_integer:
         case json::value_t::number_unsigned:
+            return value.is_number_integer() || value.is_number_unsigned() || value.is_boolean();
         case json::value_t::number_float: return value.is_number() || value.is_boolean();
         case json::value_t::string: return value.is_string();
         case json::value_t::array: return value.is_array();
@@ -133,12 +134,35 @@ const json& shape_of() {
 }
 
 /// Converts a request's payload to the task's Payload type.
+/// Whether `value` has a floating-point number where `expected` (the shape
+/// of the Payload) has an integer. nlohmann converts those with a plain cast,
+/// which is undefined behaviour when the number is out of the field's range
+/// (1e300 for an int), so taskexec refuses them before converting: an
+/// integer field takes JSON integers (and booleans), never 2.0. Arrays are
+/// checked only where the default Payload has an element to compare with.
+inline bool has_float_for_integer(const json& value, const json& expected) {
+    if (expected.is_number_integer() || expected.is_number_unsigned())
+        return value.is_number_float();
+    if (expected.is_object() && value.is_object()) {
+        for (auto it = expected.begin(); it != expected.end(); ++it) {
+            const auto found = value.find(it.key());
+            if (found != value.end() && has_float_for_integer(*found, it.value())) return true;
+        }
+    } else if (expected.is_array() && value.is_array() && !expected.empty()) {
+        for (const json& element : value)
+            if (has_float_for_integer(element, expected.front())) return true;
+    }
+    return false;
+}
+
 template <class Payload>
 Payload convert_payload(const json& payload, const Context& ctx) {
+    const json& shape = shape_of<Payload>();
+    if (has_float_for_integer(payload, shape)) throw_invalid_payload(ctx, payload, shape);
     try {
         return payload.get<Payload>();
     } catch (...) {
-        throw_invalid_payload(ctx, payload, shape_of<Payload>());
+        throw_invalid_payload(ctx, payload, shape);
     }
 }
 

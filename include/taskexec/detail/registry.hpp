@@ -34,7 +34,7 @@ namespace taskexec {
 inline namespace v0 {
 namespace detail {
 
-struct Index;  // detail/index.hpp
+class Index;  // detail/index.hpp
 
 class Registry {
 public:

@@ -51,8 +51,13 @@ using Resolved = RouteEntry;
                                                                      const TaskEntry& task,
                                                                      std::string_view e) {
     const auto names = Index::engine_names(task);
+    // The "*" fallback serves valid engine names only: an invalid one (any
+    // bytes from a request) is never a backend, so say that instead.
+    const bool invalid = !is_valid_name(e) && task.fallback != nullptr;
     std::string message = "no engine " + quote_name(e) + " for task " + quote_name(task.name()) +
-                          " and no \"*\" fallback; ";
+                          (invalid ? " (not a valid engine name, so the \"*\" fallback does not "
+                                     "serve it); "
+                                   : " and no \"*\" fallback; ");
     if (names.empty())
         message += "the task has no engines registered (if they are in a static library, "
                    "link it with taskexec_link_registrations() so the linker keeps them)";

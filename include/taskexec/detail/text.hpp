@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include <taskexec/detail/shown_name.hpp>
 #include <taskexec/fixed_string.hpp>
 
 namespace taskexec {
@@ -57,26 +58,9 @@ inline std::optional<std::string> closest_name(std::string_view wanted,
     return best;
 }
 
-/// A name the caller gave, fit for a message: invalid names can hold any
-/// bytes, so control bytes are escaped and length is capped.
-inline std::string quote_name(std::string_view name) {
-    constexpr std::size_t max_shown = 80;
-    std::string out = "'";
-    for (std::size_t i = 0; i < name.size() && i < max_shown; ++i) {
-        const auto c = static_cast<unsigned char>(name[i]);
-        if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\') {
-            constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 0xf];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    if (name.size() > max_shown) out += "...";
-    out += "'";
-    return out;
-}
+/// A name the caller gave, fit for a message: quoted, escaped and capped
+/// (see shown_name.hpp).
+inline std::string quote_name(std::string_view name) { return "'" + shown_name(name) + "'"; }
 
 /// "a, b, c" or "(none)".
 inline std::string name_list(const std::vector<std::string_view>& names) {
