@@ -60,7 +60,14 @@ inline std::optional<std::string> closest_name(std::string_view wanted,
 
 /// A name the caller gave, fit for a message: quoted, escaped and capped
 /// (see shown_name.hpp).
-inline std::string quote_name(std::string_view name) { return "'" + shown_name(name) + "'"; }
+inline std::string quote_name(std::string_view name) {
+    // Appended piecewise: `"'" + std::string&&` trips GCC 12's -Wrestrict
+    // false positive at -O3 (a known libstdc++/GCC 12 bogus warning).
+    std::string out = "'";
+    out += shown_name(name);
+    out += '\'';
+    return out;
+}
 
 /// "a, b, c" or "(none)".
 inline std::string name_list(const std::vector<std::string_view>& names) {
