@@ -201,13 +201,19 @@ taskexec::json Session::release(const std::string& snapshot_dir) {
     abandon();  // nothing is held any more; free the server slot now
 
     taskexec::json out = {{"stop_lsn", stop_lsn}, {"backup_label_written", false}};
+    const db_where write_at{"postgres", "unquiesce_db", "write_backup_label"};
+    // Checked only now: a bad snapshot_dir must not keep the backup running.
+    if (snapshot_dir.find('\0') != std::string::npos || snapshot_dir.size() > max_text_bytes)
+        throw db_error(db_error_kind::config, write_at, "",
+                       "payload field 'snapshot_dir' holds a NUL byte or is longer than 4096 "
+                       "bytes; backup_label not written (the backup was stopped)",
+                       false);
     std::error_code ec;
     if (snapshot_dir.empty() || !fs::is_directory(snapshot_dir, ec)) {
         // Standalone unquiesce, or a compensation after the copy failed to
         // create the snapshot: there is nothing to complete.
         return out;
     }
-    const db_where write_at{"postgres", "unquiesce_db", "write_backup_label"};
     // backup_label in a live data directory would make a crashed primary
     // restore from the backup's checkpoint: never write it there.
     if ((!source_dir.empty() && fs::equivalent(snapshot_dir, source_dir, ec)) ||

@@ -2,7 +2,7 @@
 // mariadb/mysql, mongo) share: payload checks, the password lookup, the
 // server-side backstop, and listing a data directory for the copy.
 //
-//     server::validate_common(p, where);                    // max_hold_ms, acquire_timeout_ms
+//     server::validate_common(p, where);       // max_hold_ms, acquire_timeout_ms, text fields
 //     std::optional<server::Secret> pw = server::password_from_env(p, where);
 //     const char* password = pw ? pw->c_str() : nullptr;   // handed to the client library only
 //     json files = server::list_entries(source_dir, where); // files_to_copy
@@ -27,6 +27,7 @@
 
 #include "db_error.hpp"
 #include "db_tasks.hpp"
+#include "payload_text.hpp"
 
 namespace taskexec_examples::server {
 
@@ -46,6 +47,7 @@ inline db_error config_error(const db_where& where, const std::string& message) 
 
 /// The checks every server engine makes before touching the network.
 inline void validate_common(const QuiesceParams& p, const db_where& where) {
+    check_text_fields(p, where);
     if (p.max_hold_ms < 1 || p.max_hold_ms > max_hold_limit_ms)
         throw config_error(where, "payload field 'max_hold_ms' must be between 1 and 600000");
     // 0 is allowed, as for sqlite: "try once"; acquire_budget_ms turns it

@@ -20,6 +20,7 @@
 #include "db_error.hpp"
 #include "db_tasks.hpp"
 #include "file_copy.hpp"
+#include "payload_text.hpp"
 
 namespace taskexec_examples {
 namespace {
@@ -72,6 +73,12 @@ private:
     }
 
     void validate() {
+        const db_where where{engine_, "snapshot_files", "validate"};
+        check_text("source_dir", params_.source_dir, where);
+        check_text("snapshot_dir", params_.snapshot_dir, where);
+        for (const std::string& entry : params_.files_to_copy)
+            check_text("files_to_copy", entry, where);
+        for (const std::string& name : params_.exclude) check_text("exclude", name, where);
         if (params_.source_dir.empty())
             throw fail(db_error_kind::config, "validate", "payload field 'source_dir' is required");
         if (params_.snapshot_dir.empty())

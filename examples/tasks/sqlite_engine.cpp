@@ -29,6 +29,7 @@
 #include "db_error.hpp"
 #include "db_tasks.hpp"
 #include "leased_session.hpp"
+#include "payload_text.hpp"
 #include "sqlite_db.hpp"
 
 namespace taskexec_examples {
@@ -140,6 +141,7 @@ void validate(const QuiesceParams& p) {
     auto config = [](const char* message) {
         return db_error(db_error_kind::config, at("validate"), "", message, false);
     };
+    check_text_fields(p, at("validate"));
     if (p.path.empty()) throw config("payload field 'path' (the database file) is required");
     if (p.max_hold_ms < 1 || p.max_hold_ms > max_hold_limit_ms)
         throw config("payload field 'max_hold_ms' must be between 1 and 600000");

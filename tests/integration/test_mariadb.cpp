@@ -5,6 +5,7 @@
 // One server serves the whole file; every test ends with require_writable():
 // no taskexec holder is left connected and an insert commits at once.
 #include <chrono>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -316,5 +317,31 @@ TEST_CASE("mariadb: the password never shows in results, errors, events, logs or
     CHECK_FALSE(wrong.appears_in(seen));
     CHECK_FALSE(s.password.appears_in(tail_of(s.server.log_file(), 1 << 20)));
     CHECK_FALSE(any_process_mentions(s.password.value()));
+    s.require_writable();
+}
+
+TEST_CASE("mariadb: injection attempts, NUL bytes and overlong values are refused or harmless",
+          "[mariadb]") {
+    Server& s = mariadb();
+    const std::string injection = "x'; DROP TABLE shop.acct; --";
+    auto kind_of = [&](const json& extra) -> std::optional<db_error_kind> {
+        const auto err = db_error_of([&] { quiesce("mariadb", s.payload(extra)); });
+        if (!err) return std::nullopt;
+        return err->kind();
+    };
+
+    // No payload value is ever part of a statement: a label is only a label,
+    // the method one of two words, connection values separate API arguments.
+    const json q = quiesce("mariadb", s.payload({{"label", injection}}));
+    CHECK(unquiesce("mariadb", q.at("lease_id")).at("released_by") == "explicit");
+    CHECK(kind_of({{"method", injection}}) == db_error_kind::config);
+    CHECK(kind_of({{"user", injection}}) == db_error_kind::permission);
+    CHECK(kind_of({{"user", std::string(300, 'u')}}) == db_error_kind::permission);
+    // NUL bytes would cut the value short inside libmariadb: refused first.
+    for (const char* field : {"user", "socket", "host", "label", "password_env"})
+        CHECK(kind_of({{field, std::string("tester\0x", 8)}}) == db_error_kind::config);
+    CHECK(kind_of({{"socket", std::string(5000, 's')}}) == db_error_kind::config);
+
+    CHECK(std::stoll(s.server.query_value("SELECT SUM(bal) FROM shop.acct")) == workload_total);
     s.require_writable();
 }

@@ -6,6 +6,7 @@
 // is left on the server, so no test can hide a database it left frozen.
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -360,5 +361,53 @@ TEST_CASE("postgres: the password never shows in results, errors, events, logs o
     CHECK_FALSE(wrong.appears_in(seen));
     CHECK_FALSE(c.password.appears_in(tail_of(c.server.log_file(), 1 << 20)));
     CHECK_FALSE(any_process_mentions(c.password.value()));
+    c.require_writable();
+}
+
+TEST_CASE("postgres: injection attempts, NUL bytes and overlong values are refused or harmless",
+          "[postgres]") {
+    Cluster& c = cluster();
+    const std::string injection = "x'; DROP TABLE acct; --";
+    auto kind_of = [&](const json& extra) -> std::optional<db_error_kind> {
+        const auto err = db_error_of([&] { quiesce(c.payload(extra)); });
+        if (!err) return std::nullopt;
+        return err->kind();
+    };
+
+    // A label is bound as a parameter of pg_backup_start: it arrives as text.
+    {
+        TempDir snap("pg-inject");
+        const json q = quiesce(c.payload({{"label", injection}}));
+        CHECK(unquiesce(q.at("lease_id"), snap.path().string()).at("released_by") == "explicit");
+        CHECK(tail_of(snap.path() / "backup_label", 1 << 16).find("LABEL: " + injection) !=
+              std::string::npos);
+    }
+    // Table names are quoted identifiers: the injection is a table that does not exist.
+    for (const std::string& table : {injection, std::string("acct\"; DROP TABLE acct; --"),
+                                     std::string("public.acct; DROP TABLE acct")})
+        CHECK(kind_of({{"block_writes", true}, {"tables", {table}}}) == db_error_kind::config);
+    // Connection values are separate libpq parameters, never a conninfo string.
+    CHECK(kind_of({{"dbname", "shop user=postgres"}}) == db_error_kind::connect);
+    CHECK(kind_of({{"user", injection}}) == db_error_kind::permission);
+    // NUL bytes would cut the value short inside libpq: refused before connecting.
+    for (const char* field : {"label", "dbname", "user", "host", "password_env"})
+        CHECK(kind_of({{field, std::string("shop\0x", 6)}}) == db_error_kind::config);
+    CHECK(kind_of({{"block_writes", true}, {"tables", {std::string("acct\0x", 6)}}}) ==
+          db_error_kind::config);
+    // Overlong: ours above 4096 bytes, the server's own limit (1024) below it.
+    CHECK(kind_of({{"label", std::string(5000, 'l')}}) == db_error_kind::config);
+    CHECK(kind_of({{"label", std::string(2000, 'l')}}) == db_error_kind::config);
+    CHECK(kind_of({{"block_writes", true}, {"tables", {std::string(300, 't')}}}) ==
+          db_error_kind::config);
+    // unquiesce: a bad snapshot_dir still ends the backup.
+    {
+        const json q = quiesce(c.payload());
+        const auto err = db_error_of([&] { unquiesce(q.at("lease_id"), std::string("/tmp\0x", 6)); });
+        REQUIRE(err);
+        CHECK(err->kind() == db_error_kind::config);
+        CHECK(unquiesce(q.at("lease_id")).at("released_by") == "already_released");
+    }
+
+    CHECK(std::stoll(c.server.query_value("SELECT sum(bal) FROM acct", "shop")) == workload_total);
     c.require_writable();
 }

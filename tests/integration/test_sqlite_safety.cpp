@@ -1,16 +1,19 @@
 // tests/integration/test_sqlite_safety.cpp — the common safety properties
 // of EXAMPLES.md for the sqlite engine: the watchdog, compensation of a
 // failed copy and of a failed quiesce, idempotent unquiesce, bounded and
-// cancellable acquisition, payload validation, and no leaked secrets.
+// cancellable acquisition, payload validation (injection attempts, NUL
+// bytes, overlong values), and no leaked secrets.
 #include <stdlib.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <stop_token>
 #include <string>
 #include <thread>
 
 #include "db_error.hpp"
+#include "payload_text.hpp"
 #include "taskexec_catch.hpp"
 #include "workload.hpp"
 
@@ -230,4 +233,56 @@ TEST_CASE("sqlite: a sentinel secret never appears in results, errors or events"
     CHECK(seen.find("payload field 'mode'") != std::string::npos);
     CHECK(seen.find(sentinel) == std::string::npos);
     ::unsetenv("TASKEXEC_IT_SQLITE_SECRET");
+}
+
+TEST_CASE("sqlite: injection attempts, NUL bytes and overlong values are refused or harmless",
+          "[sqlite][integration]") {
+    taskexec_it::SqliteDb db("wal");
+    const std::string injection = "x'; DROP TABLE acct; --";
+    const std::string with_nul = db.path() + std::string("\0.other", 7);
+
+    // Text fields that are SQL keywords in the engine: only the listed words.
+    for (const char* field : {"mode", "checkpoint"})
+        CHECK(kind_thrown([&] { quiesce(db, {{field, injection}}); }) == db_error_kind::config);
+    // A path is a file name, never SQL: no such file.
+    CHECK(kind_thrown([&] {
+              quiesce(db, {{"path", (db.dir() / injection).string()}});
+          }) == db_error_kind::connect);
+    // A NUL byte would make the C API open the path before it: refused, even
+    // though that prefix is the real database.
+    CHECK(kind_thrown([&] { quiesce(db, {{"path", with_nul}}); }) == db_error_kind::config);
+    CHECK(kind_thrown([&] {
+              quiesce(db, {{"label", std::string(taskexec_examples::max_text_bytes + 1, 'l')}});
+          }) == db_error_kind::config);
+    CHECK(kind_thrown([&] {
+              quiesce(db, {{"path", db.dir().string() + "/" + std::string(5000, 'p')}});
+          }) == db_error_kind::config);
+
+    // A database whose file name is the injection is just a database.
+    const auto odd = db.dir() / injection;
+    std::filesystem::copy_file(db.path(), odd);
+    const json q = quiesce(db, {{"path", odd.string()}, {"label", injection}});
+    CHECK_FALSE(taskexec_it::write_lock_free(odd.string()));
+    CHECK(unquiesce(q.at("lease_id")).at("released_by") == "explicit");
+
+    // snapshot_files refuses the same bytes in its paths, before copying.
+    for (const json& bad : {json{{"snapshot_dir", with_nul}},
+                            json{{"files_to_copy", {std::string("sales.db\0x", 10)}}},
+                            json{{"exclude", {std::string(5000, 'e')}}}}) {
+        CHECK(kind_thrown([&] {
+                  taskexec::executor("sales", "snapshot_files", "sqlite",
+                                     taskexec_it::merged({{"source_dir", db.dir().string()},
+                                                          {"files_to_copy", {"sales.db"}},
+                                                          {"snapshot_dir", db.snapshot_dir()}},
+                                                         bad));
+              }) == db_error_kind::config);
+    }
+    CHECK_FALSE(std::filesystem::exists(db.snapshot_dir()));
+
+    // Nothing was dropped, nothing is held, the data is whole.
+    const auto contents = taskexec_examples::workload::inspect(db.path());
+    CHECK(contents.integrity == "ok");
+    CHECK(contents.total == taskexec_examples::workload::expected_total(db.setup()));
+    CHECK(taskexec_it::write_lock_free(db.path()));
+    CHECK(taskexec_it::write_lock_free(odd.string()));
 }

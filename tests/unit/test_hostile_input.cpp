@@ -3,7 +3,10 @@
 // end as a taskexec::error whose JSON can always be dumped.
 #include "taskexec_catch.hpp"
 
+#include <map>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <taskexec/taskexec.hpp>
 
@@ -26,7 +29,51 @@ struct CountAny : Count, taskexec::any_engine {
 };
 TASKEXEC_ENGINE(CountLocal);
 TASKEXEC_ENGINE(CountAny);
-struct Wf : taskexec::Workflow<"hostile.wf", Count> {};
+// Integer fields the default Payload cannot show: elements of an empty
+// vector, an optional that is empty, the values of a map.
+struct Item {
+    unsigned quantity = 0;
+    double weight = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Item, quantity, weight)
+struct Order {
+    std::vector<Item> items;
+    std::map<std::string, short> stock;
+    std::vector<double> prices;
+};
+inline void to_json(json& j, const Order& o) {
+    j = {{"items", o.items}, {"stock", o.stock}, {"prices", o.prices}};
+}
+inline void from_json(const json& j, Order& o) {
+    o.items = j.value("items", std::vector<Item>{});
+    o.stock = j.value("stock", std::map<std::string, short>{});
+    o.prices = j.value("prices", std::vector<double>{});
+}
+struct Place : taskexec::Task<"hostile.place", Order> {};
+struct PlaceLocal : Place, taskexec::Engine<"local"> {
+    json execute(const Order& o) { return o.items.size() + o.stock.size() + o.prices.size(); }
+};
+TASKEXEC_ENGINE(PlaceLocal);
+
+// A from_json that validates: it refuses the probe's harmless floats, so the
+// check falls back to the default shape.
+struct Strict {
+    int level = 1;
+    double factor = 1000;
+};
+inline void to_json(json& j, const Strict& s) { j = {{"level", s.level}, {"factor", s.factor}}; }
+inline void from_json(const json& j, Strict& s) {
+    s.level = j.value("level", 1);
+    s.factor = j.value("factor", 1000.0);
+    if (s.factor < 500) throw std::invalid_argument("factor below 500");
+}
+struct Tune : taskexec::Task<"hostile.tune", Strict> {};
+struct TuneLocal : Tune, taskexec::Engine<"local"> {
+    json execute(const Strict& s) { return s.factor; }
+};
+TASKEXEC_ENGINE(TuneLocal);
+
+struct Wf : taskexec::Workflow<"hostile.wf", Count, Place, Tune> {};
 TASKEXEC_WORKFLOW(Wf);
 }  // namespace hostile
 
@@ -52,6 +99,46 @@ TEST_CASE("a float for an integer field is invalid_payload, never a cast") {
     CHECK(taskexec::executor("hostile.wf", "hostile.count", "local",
                              {{"count", 3}, {"ratio", 1e300}}) == 3);
     CHECK(taskexec::executor("hostile.wf", "hostile.count", "local", {{"ratio", 2}}) == 0);
+}
+
+TEST_CASE("a float for an integer the default Payload does not show is refused too") {
+    // Found by fuzz_request (tests/fuzz/regressions/fuzz_request/): the
+    // element of an empty vector has no shape to compare with.
+    const std::vector<std::pair<json, std::string>> rows = {
+        {{{"items", {{{"quantity", 1}}, {{"quantity", 1e300}}}}}, "/items/1/quantity"},
+        {{{"items", {{{"quantity", -1.0}}}}}, "/items/0/quantity"},
+        {{{"stock", {{"a~b/c", 1e9}}}}, "/stock/a~0b~1c"},
+    };
+    for (const auto& [payload, field] : rows) {
+        CAPTURE(payload.dump());
+        const auto e = dispatch_error("hostile.wf", "hostile.place", "local", payload);
+        CHECK(e.code() == errc::invalid_payload);
+        CHECK(e.context().at("field") == field);
+        CHECK(std::string(e.what()).find("e+") == std::string::npos);
+        CHECK(std::string(e.what()).find("300") == std::string::npos);
+    }
+    // Wrong in another way too, so the probe cannot convert: the float still
+    // never reaches a cast, and the error names the other fault.
+    const auto both = dispatch_error("hostile.wf", "hostile.place", "local",
+                                     {{"items", {{{"quantity", 1e300}}}}, {"stock", "none"}});
+    CHECK(both.code() == errc::invalid_payload);
+    CHECK(both.context().at("field") == "/stock");
+    // Floats where the type has floats still pass, however large.
+    CHECK(taskexec::executor("hostile.wf", "hostile.place", "local",
+                             {{"items", {{{"quantity", 2}, {"weight", 1e300}}}},
+                              {"prices", {1e300, -2.5}}}) == 3);
+}
+
+TEST_CASE("a validating from_json falls back to the default shape") {
+    CHECK(taskexec::executor("hostile.wf", "hostile.tune", "local", {{"factor", 1e300}}) == 1e300);
+    const auto e =
+        dispatch_error("hostile.wf", "hostile.tune", "local", {{"factor", 900.0}, {"level", 1e300}});
+    CHECK(e.code() == errc::invalid_payload);
+    CHECK(e.context().at("field") == "/level");
+    // The validator's own refusal is invalid_payload too, its message not passed on.
+    const auto low = dispatch_error("hostile.wf", "hostile.tune", "local", {{"factor", 2}});
+    CHECK(low.code() == errc::invalid_payload);
+    CHECK(std::string(low.what()).find("below") == std::string::npos);
 }
 
 TEST_CASE("names with any bytes give errors whose JSON dumps") {

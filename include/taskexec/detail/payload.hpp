@@ -133,32 +133,137 @@ const json& shape_of() {
                 prefix + ": the payload does not convert to the task's payload type", where);
 }
 
-/// Converts a request's payload to the task's Payload type.
-/// Whether `value` has a floating-point number where `expected` (the shape
-/// of the Payload) has an integer. nlohmann converts those with a plain cast,
-/// which is undefined behaviour when the number is out of the field's range
-/// (1e300 for an int), so taskexec refuses them before converting: an
-/// integer field takes JSON integers (and booleans), never 2.0. Arrays are
-/// checked only where the default Payload has an element to compare with.
-inline bool has_float_for_integer(const json& value, const json& expected) {
-    if (expected.is_number_integer() || expected.is_number_unsigned())
-        return value.is_number_float();
-    if (expected.is_object() && value.is_object()) {
-        for (auto it = expected.begin(); it != expected.end(); ++it) {
-            const auto found = value.find(it.key());
-            if (found != value.end() && has_float_for_integer(*found, it.value())) return true;
-        }
-    } else if (expected.is_array() && value.is_array() && !expected.empty()) {
+/// Whether `value` holds a floating-point number anywhere. Most payloads do
+/// not, and for them the float checks below cost one walk and nothing else.
+inline bool contains_float(const json& value) {
+    if (value.is_number_float()) return true;
+    if (value.is_structured())
         for (const json& element : value)
-            if (has_float_for_integer(element, expected.front())) return true;
+            if (contains_float(element)) return true;
+    return false;
+}
+
+/// `value` with every float that is not safe for every arithmetic type
+/// replaced by 0.5. A float in [0, 128) converts to any integer type, char
+/// and bool without undefined behaviour; 0.5 is one of them. Keeping the safe
+/// ones keeps most custom from_json validators happy with the probe.
+inline json with_safe_floats(const json& value) {
+    if (value.is_number_float()) {
+        const double number = value.get<double>();
+        return (number >= 0.0 && number < 128.0) ? value : json(0.5);
+    }
+    json copy = value;
+    if (copy.is_structured())
+        for (json& element : copy) element = with_safe_floats(element);
+    return copy;
+}
+
+/// The pointer of the first float in `value` whose counterpart in `typed`
+/// (the same payload after a round trip through the Payload type) is an
+/// integer, or "" if none. The round trip is what tells integer fields from
+/// floating-point ones where the default Payload cannot: elements of an empty
+/// vector, an optional that is empty by default, values of a map.
+inline bool find_float_for_integer(const json& value, const json& typed, const std::string& at,
+                                   std::string& found) {
+    if (value.is_number_float()) {
+        if (!typed.is_number_integer() && !typed.is_number_unsigned()) return false;
+        found = at;
+        return true;
+    }
+    if (value.is_object() && typed.is_object()) {
+        for (auto it = value.begin(); it != value.end(); ++it) {
+            const auto match = typed.find(it.key());
+            if (match != typed.end() &&
+                find_float_for_integer(it.value(), *match, at + "/" + pointer_token(it.key()),
+                                       found))
+                return true;
+        }
+    } else if (value.is_array() && typed.is_array()) {
+        for (std::size_t i = 0; i < value.size() && i < typed.size(); ++i)
+            if (find_float_for_integer(value[i], typed[i], at + "/" + std::to_string(i), found))
+                return true;
     }
     return false;
 }
 
+/// Whether `value` has a float that the default shape `expected` does not
+/// show to be a floating-point field: under an integer, or where the shape
+/// knows nothing (null, an empty array's elements, an empty object's values).
+/// Keys the shape lacks are not read by a struct's from_json and are skipped.
+/// The fallback of refuse_float_for_integer when the probe cannot convert.
+inline bool has_unproven_float(const json& value, const json& expected) {
+    if (value.is_number_float()) return !expected.is_number_float();
+    if (expected.is_null()) return contains_float(value);
+    if (expected.is_object() && value.is_object()) {
+        for (auto it = value.begin(); it != value.end(); ++it) {
+            if (expected.empty()) {
+                if (contains_float(it.value())) return true;
+                continue;
+            }
+            const auto found = expected.find(it.key());
+            if (found != expected.end() && has_unproven_float(it.value(), *found)) return true;
+        }
+    } else if (expected.is_array() && value.is_array()) {
+        for (const json& element : value)
+            if (expected.empty() ? contains_float(element)
+                                 : has_unproven_float(element, expected.front()))
+                return true;
+    }
+    return false;
+}
+
+[[noreturn]] TASKEXEC_INTERNAL_COLD inline void throw_float_for_integer(const Context& ctx,
+                                                                        const std::string& field) {
+    json where = {{"workflow", ctx.workflow()}, {"task", ctx.task()}, {"engine", ctx.engine()},
+                  {"field", field}};
+    const std::string name = field.empty() ? std::string("the payload") : "field '" + field + "'";
+    throw error(errc::invalid_payload,
+                "invalid payload for task " + quote_name(ctx.task()) + ": " + name +
+                    " is an integer and was given a floating-point number",
+                where);
+}
+
+/// Refuses a float given for an integer field. nlohmann converts those with a
+/// plain cast, which is undefined behaviour when the number is out of the
+/// field's range (1e300 for an int, -1.0 for an unsigned), so taskexec
+/// checks before converting: an integer field takes JSON integers (and
+/// booleans), never 2.0. The check converts a probe — the payload with its
+/// floats made harmless — to Payload and back, and looks where a float of the
+/// caller's became an integer. Only payloads that contain a float pay for it.
+///
+/// If the probe does not convert (the payload is wrong in another way, or a
+/// validating from_json refuses the harmless values), only floats that the
+/// default Payload shows to be floating-point fields are let through to the
+/// real conversion; any other float makes the payload invalid, since its
+/// conversion could not be proven safe.
+template <class Payload>
+void refuse_float_for_integer(const json& payload, const Context& ctx, const json& shape) {
+    if (!contains_float(payload)) return;
+    if constexpr (requires(const Payload& typed) { json(typed); }) {
+        bool probed = false;
+        json typed;
+        try {
+            typed = json(with_safe_floats(payload).template get<Payload>());
+            probed = true;
+        } catch (...) {
+            // Wrong in another way, or a validator refused the probe: fall
+            // back to what the default shape proves.
+        }
+        if (probed) {
+            std::string field;
+            if (find_float_for_integer(payload, typed, "", field))
+                throw_float_for_integer(ctx, field);
+            return;
+        }
+    }
+    if (has_unproven_float(payload, shape)) throw_invalid_payload(ctx, payload, shape);
+}
+
+/// Converts a request's payload to the task's Payload type.
 template <class Payload>
 Payload convert_payload(const json& payload, const Context& ctx) {
     const json& shape = shape_of<Payload>();
-    if (has_float_for_integer(payload, shape)) throw_invalid_payload(ctx, payload, shape);
+    refuse_float_for_integer<Payload>(payload, ctx, shape);
     try {
         return payload.get<Payload>();
     } catch (...) {
