@@ -56,6 +56,8 @@ python3 scripts/benchmark_report.py compile-time \
     --compiler "${CXX:-c++}" --include include \
     --baseline tests/benchmarks/compile_time/baseline.cpp \
     --subject tests/benchmarks/compile_time/one_engine.cpp \
+    --typed-subject tests/benchmarks/compile_time/typed_engine.cpp \
+    --typed-control tests/benchmarks/compile_time/typed_control.cpp \
     --out "$results/compile_time.json"
 
 echo "== report"

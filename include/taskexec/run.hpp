@@ -37,6 +37,7 @@
 
 #include <nlohmann/json.hpp>
 #include <taskexec/context.hpp>
+#include <taskexec/detail/dispatch_errors.hpp>
 #include <taskexec/detail/index.hpp>
 #include <taskexec/detail/registry.hpp>
 #include <taskexec/detail/run_plan.hpp>
@@ -244,7 +245,7 @@ private:
         errc code = errc::task_failed;
         bool threw = false;
         try {
-            result = plan.engine->invoke(*input_, ctx);
+            result = plan.engine->invoke(*input_, ctx, dispatch_support);
         } catch (...) {
             step.error = failure_json(workflow_, task, engine_, &code);
             threw = true;
@@ -326,7 +327,7 @@ private:
         bool threw = false;
         errc code = errc::task_failed;
         try {
-            rep.result = plan.compensation_engine->invoke(*input_, ctx);
+            rep.result = plan.compensation_engine->invoke(*input_, ctx, dispatch_support);
         } catch (...) {
             rep.error = failure_json(workflow_, rep.task, engine_, &code);
             threw = true;

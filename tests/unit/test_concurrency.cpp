@@ -41,10 +41,13 @@ struct LateEngine : Count, taskexec::Engine<engine_name<N>()> {
 
 constexpr int late_count = 200;
 
+// What a registrar owns: the inbox node its record waits in.
+taskexec::detail::PendingRecord late_nodes[late_count];
+
 template <std::size_t... I>
 void register_late(std::index_sequence<I...>) {
     (taskexec::detail::register_engine<LateEngine<static_cast<int>(I)>>(
-         taskexec::detail::Site{__FILE__, __LINE__}),
+         taskexec::detail::Site{__FILE__, __LINE__}, late_nodes[I]),
      ...);
 }
 

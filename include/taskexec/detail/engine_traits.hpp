@@ -8,15 +8,17 @@
 #include <type_traits>
 #include <utility>
 
-#include <taskexec/context.hpp>
 #include <taskexec/detail/tags.hpp>
+#include <taskexec/fwd.hpp>
 
 namespace taskexec {
 inline namespace v0 {
 namespace detail {
 
 template <class E, class P>
-concept has_plain_execute = requires(E& engine, const P& payload) { engine.execute(payload); };
+concept has_plain_execute = requires(E& engine, const P& payload) {
+    engine.execute(payload);
+};
 
 template <class E, class P>
 concept has_context_execute = requires(E& engine, const P& payload, Context& ctx) {
@@ -34,8 +36,8 @@ struct execute_result {
 };
 template <class E, class P>
 struct execute_result<E, P, true> {
-    using type = decltype(std::declval<E&>().execute(std::declval<const P&>(),
-                                                     std::declval<Context&>()));
+    using type =
+        decltype(std::declval<E&>().execute(std::declval<const P&>(), std::declval<Context&>()));
 };
 /// What the engine's one execute returns.
 template <class E>

@@ -13,7 +13,7 @@
 #include <type_traits>
 #include <typeinfo>
 
-#include <taskexec/context.hpp>
+#include <taskexec/detail/dispatch_support.hpp>
 #include <taskexec/detail/tags.hpp>
 #include <taskexec/fwd.hpp>
 
@@ -32,7 +32,7 @@ struct Site {
 
 /// The type-erased call of one engine class: converts the payload, runs a
 /// fresh engine, converts the result. Throws taskexec::error only.
-using InvokeFn = json (*)(const json& payload, Context& ctx);
+using InvokeFn = json (*)(const json& payload, Context& ctx, const DispatchSupport& support);
 
 /// What taskexec knows of a task class, built once per class.
 struct TaskInfo {
