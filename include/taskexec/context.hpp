@@ -17,7 +17,7 @@
 #include <taskexec/fwd.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 namespace detail {
 struct context_access;
 }
@@ -69,5 +69,5 @@ struct context_access {
 };
 }  // namespace detail
 
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

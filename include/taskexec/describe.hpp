@@ -23,7 +23,7 @@
 #include <taskexec/detail/registry.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 namespace detail {
 
 inline json origin_json(const std::string* origin) {
@@ -90,5 +90,5 @@ inline json describe() {
             {"conflicts", std::move(conflicts)}};
 }
 
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

@@ -25,7 +25,7 @@
 #include <taskexec/error.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 
 /// Runs `task` of `workflow` with the engine of type `engine` (or the task's
 /// "*" fallback) on `payload`, and returns the engine's result as JSON.
@@ -104,5 +104,5 @@ inline void verify() {
     throw error(errc::registration_conflict, message, {{"conflicts", std::move(list)}});
 }
 
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

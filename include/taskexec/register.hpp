@@ -31,7 +31,7 @@
 #include <taskexec/workflow.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 namespace detail {
 
 template <class T>
@@ -87,7 +87,7 @@ private:
 };
 
 }  // namespace detail
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec
 
 // __COUNTER__ makes each registrar's name unique, so two registrations on one

@@ -47,7 +47,7 @@
 #include <taskexec/error.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 
 /// How a workflow run is bounded, stopped and observed. All optional.
 struct RunOptions {
@@ -387,5 +387,5 @@ inline RunReport run_workflow(std::string_view workflow, std::string_view engine
     return detail::WorkflowRun(plan, engine, payload, options).run();
 }
 
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

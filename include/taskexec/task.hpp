@@ -21,7 +21,7 @@
 #include <taskexec/fwd.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 
 /// A task: its name, payload type and result type. Payload and Result other
 /// than json convert through nlohmann's to_json/from_json, so a missing or
@@ -38,5 +38,5 @@ struct Task : detail::task_tag {
     using task_identity = Task;
 };
 
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

@@ -17,7 +17,7 @@
 #include <taskexec/detail/registry.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 
 /// The task → engine map.
 class TaskEngineMap {
@@ -52,5 +52,5 @@ private:
     TaskEngineMap() = default;
 };
 
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

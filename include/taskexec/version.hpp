@@ -1,7 +1,7 @@
 // taskexec/version.hpp — the single source of the library version.
 //
 // CMake reads the three TASKEXEC_VERSION_* lines below, so keep their shape.
-// The ABI version names the inline namespace (taskexec::v0): two copies of the
+// The ABI version names the inline namespace (taskexec::v1): two copies of the
 // library with different ABI versions in one program get distinct registries
 // instead of silently sharing one with an incompatible layout.
 #pragma once
@@ -16,4 +16,6 @@
 
 /// Bumped whenever the layout of a registry record or of the plugin hand-over
 /// changes; a plugin built with another ABI version is refused at load.
-#define TASKEXEC_ABI_VERSION 0
+/// 1: registrations go through a lock-free inbox, and engine invoke functions
+/// take the dispatcher's DispatchSupport.
+#define TASKEXEC_ABI_VERSION 1

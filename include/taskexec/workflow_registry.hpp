@@ -16,7 +16,7 @@
 #include <taskexec/detail/registry.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 
 /// The workflow registry.
 class WorkflowRegistry {
@@ -51,5 +51,5 @@ private:
     WorkflowRegistry() = default;
 };
 
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

@@ -4,6 +4,7 @@
 #include "taskexec_catch.hpp"
 
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -40,14 +41,16 @@ struct Order {
     std::vector<Item> items;
     std::map<std::string, short> stock;
     std::vector<double> prices;
+    std::set<int> tags;  // equal elements merge: the round trip comes back shorter
 };
 inline void to_json(json& j, const Order& o) {
-    j = {{"items", o.items}, {"stock", o.stock}, {"prices", o.prices}};
+    j = {{"items", o.items}, {"stock", o.stock}, {"prices", o.prices}, {"tags", o.tags}};
 }
 inline void from_json(const json& j, Order& o) {
     o.items = j.value("items", std::vector<Item>{});
     o.stock = j.value("stock", std::map<std::string, short>{});
     o.prices = j.value("prices", std::vector<double>{});
+    o.tags = j.value("tags", std::set<int>{});
 }
 struct Place : taskexec::Task<"hostile.place", Order> {};
 struct PlaceLocal : Place, taskexec::Engine<"local"> {
@@ -108,6 +111,7 @@ TEST_CASE("a float for an integer the default Payload does not show is refused t
         {{{"items", {{{"quantity", 1}}, {{"quantity", 1e300}}}}}, "/items/1/quantity"},
         {{{"items", {{{"quantity", -1.0}}}}}, "/items/0/quantity"},
         {{{"stock", {{"a~b/c", 1e9}}}}, "/stock/a~0b~1c"},
+        {{{"tags", {0, 1, 1e300}}}, "/tags"},  // found by review: the probe's 0.5 merges with 0
     };
     for (const auto& [payload, field] : rows) {
         CAPTURE(payload.dump());
@@ -127,6 +131,20 @@ TEST_CASE("a float for an integer the default Payload does not show is refused t
     CHECK(taskexec::executor("hostile.wf", "hostile.place", "local",
                              {{"items", {{{"quantity", 2}, {"weight", 1e300}}}},
                               {"prices", {1e300, -2.5}}}) == 3);
+}
+
+TEST_CASE("a typed payload nested deeper than 64 levels is invalid_payload, not a stack overflow") {
+    // nlohmann parses nesting without recursion; taskexec's checks must not
+    // recurse into it either (1,000 levels here; a megabyte of '[' in use).
+    json payload = json::object();
+    payload["items"] = json::parse(std::string(1000, '[') + std::string(1000, ']'));
+    const auto e = dispatch_error("hostile.wf", "hostile.place", "local", payload);
+    CHECK(e.code() == errc::invalid_payload);
+    CHECK(std::string(e.what()).find("deeper than 64") != std::string::npos);
+    // 60 levels under a field the type ignores are fine.
+    json fine = json::object();
+    for (int i = 0; i < 60; ++i) fine = json{{"x", std::move(fine)}};
+    CHECK(taskexec::executor("hostile.wf", "hostile.place", "local", {{"note", fine}}) == 0);
 }
 
 TEST_CASE("a validating from_json falls back to the default shape") {

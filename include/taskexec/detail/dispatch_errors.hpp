@@ -20,7 +20,7 @@
 #include <taskexec/error.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 namespace detail {
 
 /// Rethrows the exception being handled as task_failed, keeping it nested.
@@ -52,5 +52,5 @@ inline constexpr DispatchSupport dispatch_support{
 };
 
 }  // namespace detail
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

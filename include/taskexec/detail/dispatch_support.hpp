@@ -17,7 +17,7 @@
 #include <taskexec/fwd.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 namespace detail {
 
 /// The JSON of a default-constructed Payload (its shape), or null.
@@ -42,5 +42,5 @@ struct DispatchSupport {
 };
 
 }  // namespace detail
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

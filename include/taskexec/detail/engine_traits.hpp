@@ -12,7 +12,7 @@
 #include <taskexec/fwd.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 namespace detail {
 
 template <class E, class P>
@@ -118,5 +118,5 @@ constexpr bool check_workflow() {
 }
 
 }  // namespace detail
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

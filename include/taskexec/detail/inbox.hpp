@@ -11,15 +11,18 @@
 // std::atomic, to keep <atomic> out of registering files as well.
 #pragma once
 
+#include <pthread.h>
+
 #include <taskexec/detail/records.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 namespace detail {
 
 /// One registration waiting in an inbox; a registrar owns it (static storage).
 struct PendingRecord {
     Record record;
+    pthread_t thread{};  ///< who registered: a plugin load stages only its own thread's
     PendingRecord* next = nullptr;
 };
 
@@ -28,15 +31,18 @@ class Inbox {
 public:
     /// Pushes `node`; safe against concurrent pushes and take_all().
     void push(PendingRecord& node) noexcept {
+        node.thread = pthread_self();
         PendingRecord* head = __atomic_load_n(&head_, __ATOMIC_RELAXED);
         do {
             node.next = head;
         } while (!__atomic_compare_exchange_n(&head_, &head, &node, /*weak=*/true, __ATOMIC_RELEASE,
                                               __ATOMIC_RELAXED));
     }
-    /// Takes every pending node, newest first.
+    /// Takes every pending node, newest first. Acquire: the nodes' contents;
+    /// release: what the taker did before (withdrawing the snapshot) is seen
+    /// by a reader that then finds the inbox empty.
     PendingRecord* take_all() noexcept {
-        return __atomic_exchange_n(&head_, nullptr, __ATOMIC_ACQUIRE);
+        return __atomic_exchange_n(&head_, nullptr, __ATOMIC_ACQ_REL);
     }
     /// Whether nothing is pending; one load, for the dispatch fast path.
     bool empty() const noexcept { return __atomic_load_n(&head_, __ATOMIC_ACQUIRE) == nullptr; }
@@ -59,5 +65,5 @@ private:
 constinit inline Inbox module_inbox{};
 
 }  // namespace detail
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

@@ -18,7 +18,7 @@
 #include <taskexec/fwd.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 namespace detail {
 
 template <class E, class P>
@@ -61,5 +61,5 @@ json invoke_engine(const json& payload, Context& ctx, const DispatchSupport& sup
 }
 
 }  // namespace detail
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

@@ -15,7 +15,7 @@
 #include <taskexec/fwd.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 namespace detail {
 
 /// The JSON shape of a default-constructed T, or null if there is none.
@@ -35,13 +35,19 @@ const json& shape_of() {
     return shape;
 }
 
-/// Whether `value` holds a floating-point number anywhere. Most payloads do
-/// not, and for them the float checks below cost one walk and nothing else.
-inline bool contains_float(const json& value) {
-    if (value.is_number_float()) return true;
+/// How deeply a typed payload may nest. Deeper ones are invalid_payload:
+/// the checks here and in payload_diagnosis.hpp recurse, and a hostile
+/// payload of a megabyte of "[[[[" must not exhaust the stack.
+inline constexpr int max_payload_depth = 64;
+
+/// Whether `value` holds a floating-point number anywhere — or nests deeper
+/// than max_payload_depth, which the cold path then refuses. Most payloads
+/// hold no float, and for them the checks cost this one walk.
+inline bool contains_float(const json& value, int depth = 0) {
+    if (value.is_number_float() || depth >= max_payload_depth) return true;
     if (value.is_structured())
         for (const json& element : value)
-            if (contains_float(element)) return true;
+            if (contains_float(element, depth + 1)) return true;
     return false;
 }
 
@@ -72,5 +78,5 @@ Payload convert_payload(const json& payload, const Context& ctx, const DispatchS
 }
 
 }  // namespace detail
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

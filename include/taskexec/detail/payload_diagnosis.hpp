@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 #include <taskexec/context.hpp>
@@ -24,7 +25,7 @@
 #include <taskexec/error.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 namespace detail {
 
 /// Escapes a key for a JSON pointer (RFC 6901).
@@ -156,10 +157,27 @@ inline bool find_float_for_integer(const json& value, const json& typed, const s
                 return true;
         }
     } else if (value.is_array() && typed.is_array()) {
-        for (std::size_t i = 0; i < value.size() && i < typed.size(); ++i)
+        // A set, or a map with non-string keys, may come back shorter (equal
+        // elements merge), so elements no longer line up: a float in there is
+        // not proven safe.
+        if (value.size() != typed.size()) {
+            if (!contains_float(value)) return false;
+            found = at;
+            return true;
+        }
+        for (std::size_t i = 0; i < value.size(); ++i)
             if (find_float_for_integer(value[i], typed[i], at + "/" + std::to_string(i), found))
                 return true;
     }
+    return false;
+}
+
+/// Whether `value` nests deeper than `limit` levels (stops looking there).
+inline bool deeper_than(const json& value, int limit) {
+    if (!value.is_structured()) return false;
+    if (limit <= 0) return true;
+    for (const json& element : value)
+        if (deeper_than(element, limit - 1)) return true;
     return false;
 }
 
@@ -208,8 +226,10 @@ inline bool has_unproven_float(const json& value, const json& expected) {
 /// checks before converting: an integer field takes JSON integers (and
 /// booleans), never 2.0. The check converts a probe — the payload with its
 /// floats made harmless — to Payload and back (`probe`), and looks where a
-/// float of the caller's became an integer. Only payloads that contain a
-/// float get here (see convert_payload).
+/// float of the caller's became an integer (this trusts the Payload's to_json
+/// to write the fields its from_json reads, under the same names). Only
+/// payloads that contain a float, or nest deeper than max_payload_depth, get
+/// here (see convert_payload); the latter are refused.
 ///
 /// If the probe does not convert (the payload is wrong in another way, or a
 /// validating from_json refuses the harmless values), only floats that the
@@ -218,6 +238,17 @@ inline bool has_unproven_float(const json& value, const json& expected) {
 /// conversion could not be proven safe.
 TASKEXEC_INTERNAL_COLD inline void refuse_float_for_integer(const Context& ctx, const json& payload,
                                                             ProbeFn probe, ShapeFn shape) {
+    if (deeper_than(payload, max_payload_depth)) {
+        json where = {{"workflow", ctx.workflow()},
+                      {"task", ctx.task()},
+                      {"engine", ctx.engine()},
+                      {"field", ""}};
+        throw error(errc::invalid_payload,
+                    "invalid payload for task " + quote_name(ctx.task()) +
+                        ": the payload nests deeper than " + std::to_string(max_payload_depth) +
+                        " levels",
+                    std::move(where));
+    }
     json typed;
     try {
         typed = probe(with_safe_floats(payload));
@@ -232,5 +263,5 @@ TASKEXEC_INTERNAL_COLD inline void refuse_float_for_integer(const Context& ctx, 
 }
 
 }  // namespace detail
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

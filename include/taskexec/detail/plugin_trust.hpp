@@ -18,7 +18,7 @@
 #include <string>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 namespace detail {
 
 /// Why `path` is not trusted, or nothing if it is.
@@ -48,5 +48,5 @@ inline std::optional<std::string> untrusted_plugin(const std::filesystem::path& 
 }
 
 }  // namespace detail
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

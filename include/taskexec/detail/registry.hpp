@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,7 @@
 #include <taskexec/detail/records.hpp>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 namespace detail {
 
 class Index;  // detail/index.hpp
@@ -50,41 +51,46 @@ public:
     /// only so that it is compiled where index.hpp is included; I is Index.)
     template <class I = Index>
     const I& index() {
+        // The inbox first: if it is empty because a rebuild took its nodes,
+        // that rebuild withdrew the old snapshot before taking them, so the
+        // load below cannot return a snapshot older than this caller's own
+        // registrations. While a plugin loads, what its initialisers left in
+        // the inbox is not visible yet (see begin_staging): keep the snapshot.
+        const bool settled = inbox_->empty() || staging_active_.load(std::memory_order_acquire);
         const I* current = current_.load(std::memory_order_acquire);
-        // While a plugin loads, what its initialisers left in the inbox is
-        // not visible yet (see begin_staging): keep the snapshot.
-        if (TASKEXEC_INTERNAL_LIKELY(
-                current != nullptr &&
-                (inbox_->empty() || staging_active_.load(std::memory_order_acquire))))
-            return *current;
+        if (TASKEXEC_INTERNAL_LIKELY(current != nullptr && settled)) return *current;
         return rebuild<I>();
     }
 
     /// Registrations dropped for lack of memory while moving them out of the
-    /// inbox (reported by describe()).
+    /// inbox; for debugging (a registrar itself cannot fail).
     std::uint64_t lost_registrations() const noexcept {
         return lost_registrations_.load(std::memory_order_relaxed);
     }
 
     // ---- plugin hand-over (see plugin.hpp) -------------------------------
 
-    /// Sends what registrars leave in the inbox from now until end_staging()
-    /// to `sink` instead of the live list, so a plugin's registrations can be
-    /// checked before any becomes visible. What was pending before goes live
-    /// first. Registrars run in static initialisers, which the dynamic loader
-    /// runs one library at a time, so what arrives meanwhile is the plugin's.
+    /// Sends what this thread's registrars leave in the inbox from now until
+    /// end_staging() to `sink` instead of the live list, so a plugin's
+    /// registrations can be checked before any becomes visible. What was
+    /// pending before, and what other threads register meanwhile, goes live.
     void begin_staging(std::vector<Record>* sink) {
         std::lock_guard lock(mutex_);
         absorb_inbox();
         staging_ = sink;
+        staging_thread_ = pthread_self();
         staging_active_.store(true, std::memory_order_release);
     }
     void end_staging() {
         std::lock_guard lock(mutex_);
-        if (staging_ != nullptr) append_pending(*staging_);
+        if (staging_ != nullptr && !inbox_->empty()) {
+            withdraw_snapshot();  // before emptying the inbox, as in absorb_inbox()
+            append_pending(*staging_, records_, staging_thread_);
+        }
         staging_ = nullptr;
         staging_active_.store(false, std::memory_order_release);
     }
+
     /// A copy of the live records, for checking a plugin against them.
     std::vector<Record> records() {
         std::lock_guard lock(mutex_);
@@ -134,8 +140,11 @@ private:
         return *published;
     }
 
-    /// Appends the inbox's records to `out`, oldest first. Under the mutex.
-    void append_pending(std::vector<Record>& out) noexcept {
+    /// Takes the inbox's records, oldest first: those registered on
+    /// `staged_thread` to `staged`, the others to `live`; without a staged
+    /// thread, all to `live`. Under the mutex.
+    void append_pending(std::vector<Record>& staged, std::vector<Record>& live,
+                        std::optional<pthread_t> staged_thread) noexcept {
         PendingRecord* newest = inbox_->take_all();
         std::vector<const PendingRecord*> order;
         for (const PendingRecord* n = newest; n != nullptr; n = n->next) {
@@ -146,19 +155,22 @@ private:
             }
         }
         for (auto it = order.rbegin(); it != order.rend(); ++it) {
+            const bool own = staged_thread && pthread_equal((*it)->thread, *staged_thread) != 0;
             try {
-                out.push_back((*it)->record);
+                (own ? staged : live).push_back((*it)->record);
             } catch (...) {
                 lost_registrations_.fetch_add(1, std::memory_order_relaxed);
             }
         }
     }
 
-    /// Moves what registrars left in the inbox to the live list. Under the mutex.
+    /// Moves what registrars left in the inbox to the live list. Under the
+    /// mutex. The snapshot is withdrawn *before* the inbox is emptied (see
+    /// index()).
     void absorb_inbox() noexcept {
         if (inbox_->empty()) return;
-        append_pending(records_);
         withdraw_snapshot();
+        append_pending(records_, records_, std::nullopt);
     }
 
     /// Called under the mutex after the records changed: the next reader
@@ -181,6 +193,7 @@ private:
     std::vector<std::shared_ptr<const void>> retired_;
     std::vector<std::unique_ptr<const std::string>> kept_strings_;
     std::vector<Record>* staging_ = nullptr;
+    pthread_t staging_thread_{};
     std::atomic<std::uint64_t> lost_registrations_{0};
 };
 
@@ -202,5 +215,5 @@ inline Registry& Registry::instance() noexcept {
 }
 
 }  // namespace detail
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec

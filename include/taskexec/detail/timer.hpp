@@ -30,7 +30,7 @@
 #include <thread>
 
 namespace taskexec {
-inline namespace v0 {
+inline namespace v1 {
 namespace detail {
 
 using steady_time = std::chrono::steady_clock::time_point;
@@ -163,5 +163,5 @@ private:
 };
 
 }  // namespace detail
-}  // namespace v0
+}  // namespace v1
 }  // namespace taskexec
