@@ -100,6 +100,19 @@ def pick(results, name, aggregate="median"):
     return plain
 
 
+def fastest(results, name, key="cpu_time"):
+    """The least disturbed repetition of `name`, in ns: on a shared machine
+    other tenants only ever add time, so the minimum over repetitions is the
+    best estimate of the cost itself (the compile-time figures use the same
+    rule). Falls back to the median aggregate when there are no repetitions."""
+    runs = [e for e in results["benchmarks"]
+            if e.get("run_type", "iteration") == "iteration"
+            and (e.get("run_name", e["name"]) == name or e["name"] == name)]
+    if not runs:
+        return to_ns(pick(results, name), key)
+    return min(to_ns(e, key) for e in runs)
+
+
 def machine():
     model = "unknown"
     try:
@@ -135,11 +148,12 @@ def report(args):
     sqlite = load(os.path.join(r, "sqlite.json"))
     compile_ = load(os.path.join(r, "compile_time.json"))
 
-    # CPU time per call: the thread-count-independent cost of one dispatch.
-    direct = to_ns(pick(dispatch, "BM_direct_execute"), "cpu_time")
-    executor = to_ns(pick(dispatch, "BM_executor"), "cpu_time")
-    route = to_ns(pick(dispatch, "BM_route"), "cpu_time")
-    naive = to_ns(pick(dispatch, "BM_unordered_map_function"), "cpu_time")
+    # CPU time per call: the thread-count-independent cost of one dispatch,
+    # fastest repetition of each (see fastest()).
+    direct = fastest(dispatch, "BM_direct_execute")
+    executor = fastest(dispatch, "BM_executor")
+    route = fastest(dispatch, "BM_route")
+    naive = fastest(dispatch, "BM_unordered_map_function")
     # The counter divides every allocation the benchmark's thread made while
     # the loop ran by the calls made; Google Benchmark itself allocates a
     # handful of times per run (loop set-up and tear-down). So: allocations
@@ -152,16 +166,16 @@ def report(args):
     t1 = pick(dispatch, "BM_executor_threads/real_time/threads:1")["items_per_second"]
     t2 = pick(dispatch, "BM_executor_threads/real_time/threads:2")["items_per_second"]
 
-    three = to_ns(pick(run, "BM_three_executor_calls"), "cpu_time")
-    workflow = to_ns(pick(run, "BM_run_workflow_three_steps"), "cpu_time")
+    three = fastest(run, "BM_three_executor_calls")
+    workflow = fastest(run, "BM_run_workflow_three_steps")
     per_step = (workflow - three) / 3
 
     load_entry = pick(registration, "BM_register_generated_at_load/iterations:1/manual_time")
     load_ms = to_ns(load_entry) / 1e6
     engines = int(load_entry.get("engines", 0))
     first_ms = to_ns(pick(registration, "BM_first_lookup_after_load/iterations:1/manual_time")) / 1e6
-    few = to_ns(pick(registration, "BM_lookup_10_registered"), "cpu_time")
-    many = to_ns(pick(registration, "BM_lookup_generated_registered"), "cpu_time")
+    few = fastest(registration, "BM_lookup_10_registered")
+    many = fastest(registration, "BM_lookup_generated_registered")
 
     sq = sqlite["benchmarks"][0]
     sq_base = sq["baseline_blocked_ms"]
@@ -263,7 +277,7 @@ def chart(bars, path):
         script = f"""
 set terminal svg size 760,420 dynamic font "sans,12"
 set output "{path}"
-set title "Dispatch cost per call (CPU ns, median; lower is better)"
+set title "Dispatch cost per call (CPU ns, fastest of the repetitions; lower is better)"
 set style data histograms
 set style fill solid 0.8 border -1
 set boxwidth 0.7

@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-repetitions=5
+repetitions=9
 min_time=0.5
 if [[ "${1:-}" == "--quick" ]]; then
     repetitions=2
@@ -39,7 +39,8 @@ results=build/bench/results
 rm -rf "$results"
 mkdir -p "$results"
 bench=build/bench/tests/benchmarks
-common=(--benchmark_format=json --benchmark_repetitions="$repetitions" --benchmark_min_time="$min_time")
+common=(--benchmark_format=json --benchmark_repetitions="$repetitions" --benchmark_min_time="$min_time"
+        --benchmark_enable_random_interleaving=true)
 
 echo "== dispatch"
 "$bench/bench_dispatch" "${common[@]}" --benchmark_out="$results/dispatch.json" >/dev/null
