@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -124,6 +125,7 @@ TEST_CASE("sqlite: a failed quiesce is compensated harmlessly", "[sqlite][integr
     CHECK(report.compensations[0].status == taskexec::step_status::ok);
     CHECK(report.compensations[0].result["released_by"] == "none");
     CHECK_FALSE(std::filesystem::exists(db.dir() / "missing.db"));  // never created
+    CHECK(taskexec_it::write_lock_free(db.path()));
 }
 
 TEST_CASE("sqlite: unquiesce is idempotent and knows its leases", "[sqlite][integration]") {
@@ -133,7 +135,7 @@ TEST_CASE("sqlite: unquiesce is idempotent and knows its leases", "[sqlite][inte
     CHECK(first["released_by"] == "explicit");
     // The database is free, and someone else now holds it: a second release
     // must not touch the database at all.
-    taskexec_it::LockHolder other(db.path());
+    auto other = std::make_unique<taskexec_it::LockHolder>(db.path());
     const json second = unquiesce(q["lease_id"]);
     CHECK(second["released_by"] == "already_released");
     CHECK(second["held_ms"] == first["held_ms"]);
@@ -141,6 +143,8 @@ TEST_CASE("sqlite: unquiesce is idempotent and knows its leases", "[sqlite][inte
 
     CHECK(unquiesce("")["released_by"] == "none");  // no lease id: a no-op
     CHECK(kind_thrown([&] { unquiesce(std::string(32, 'a')); }) == db_error_kind::not_quiesced);
+    other.reset();
+    CHECK(taskexec_it::write_lock_free(db.path()));
 }
 
 TEST_CASE("sqlite: acquisition is bounded by acquire_timeout_ms", "[sqlite][integration]") {
@@ -162,11 +166,12 @@ TEST_CASE("sqlite: acquisition is bounded by acquire_timeout_ms", "[sqlite][inte
     const json q = quiesce(db, {{"acquire_timeout_ms", 1000}});
     CHECK(kind_thrown([&] { quiesce(db); }) == db_error_kind::already_quiesced);
     CHECK(unquiesce(q["lease_id"])["released_by"] == "explicit");
+    CHECK(taskexec_it::write_lock_free(db.path()));
 }
 
 TEST_CASE("sqlite: a cancelled run stops waiting for the lock", "[sqlite][integration]") {
     taskexec_it::SqliteDb db("wal");
-    taskexec_it::LockHolder other(db.path());
+    auto other = std::make_unique<taskexec_it::LockHolder>(db.path());
     std::stop_source stop;
     std::jthread canceller([&] {
         std::this_thread::sleep_for(200ms);
@@ -181,6 +186,8 @@ TEST_CASE("sqlite: a cancelled run stops waiting for the lock", "[sqlite][integr
         options);
     CHECK(report.steps[0].status == taskexec::step_status::cancelled);
     CHECK(ms_since(start) < 5000.0);  // far below the 20 s acquire timeout
+    other.reset();  // the test's own writer lets go: nothing of the run holds on
+    CHECK(taskexec_it::write_lock_free(db.path()));
 }
 
 TEST_CASE("sqlite: payload fields are validated", "[sqlite][integration]") {
@@ -233,6 +240,7 @@ TEST_CASE("sqlite: a sentinel secret never appears in results, errors or events"
     CHECK(seen.find("payload field 'mode'") != std::string::npos);
     CHECK(seen.find(sentinel) == std::string::npos);
     ::unsetenv("TASKEXEC_IT_SQLITE_SECRET");
+    CHECK(taskexec_it::write_lock_free(db.path()));
 }
 
 TEST_CASE("sqlite: injection attempts, NUL bytes and overlong values are refused or harmless",
