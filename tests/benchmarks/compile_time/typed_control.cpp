@@ -4,20 +4,9 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
-#include <string>
+#include "typed_types.hpp"
 
 namespace compile_time {
-
-struct Request {
-    std::string database;
-    int timeout_ms = 0;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Request, database, timeout_ms)
-
-struct Answer {
-    bool ok = false;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Answer, ok)
 
 nlohmann::json check(const nlohmann::json& payload) {
     const Request request = payload.get<Request>();

@@ -1,22 +1,11 @@
 // Compile time, typed (reported next to target 7): one_engine.cpp with a
 // typed Payload and Result. Most of what it adds is nlohmann's conversion of
 // Request and Answer, which typed_control.cpp compiles without taskexec.
-#include <string>
+#include "typed_types.hpp"
 
 #include <taskexec/register.hpp>
 
 namespace compile_time {
-
-struct Request {
-    std::string database;
-    int timeout_ms = 0;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Request, database, timeout_ms)
-
-struct Answer {
-    bool ok = false;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Answer, ok)
 
 struct Check : taskexec::Task<"check", Request, Answer> {};
 
