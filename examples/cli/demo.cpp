@@ -21,6 +21,7 @@
 #include "cli.hpp"
 #include "file_copy.hpp"
 #include "signals.hpp"
+#include "snapshot_seal.hpp"
 #include "sqlite_workload.hpp"
 
 namespace taskexec_cli {
@@ -117,10 +118,19 @@ int cmd_demo(const Output& out, const DemoFlags& flags) {
     const json quiesce = report.steps[0].result;
     const json copied = report.steps[1].result;
     const json released = report.steps[2].result;
-    bool hashes_ok = true;
-    for (const json& f : copied["files"])
-        hashes_ok = hashes_ok && taskexec_examples::sha256_file(
-                                     snapshot / f["path"].get<std::string>()) == f["sha256"];
+    // The SHA-256 of each copy is taken after the release (unquiesce_db's
+    // `snapshot`), so the hold lasts only as long as the copy itself.
+    const json sealed = released.value("snapshot", json::object());
+    const json sealed_files = sealed.value("files", json::array());
+    bool hashes_ok = !sealed_files.empty() && sealed_files.size() == copied["files"].size() &&
+                     !std::filesystem::exists(snapshot / taskexec_examples::seal_marker_name);
+    for (std::size_t i = 0; hashes_ok && i < sealed_files.size(); ++i) {
+        const json& f = sealed_files[i];
+        hashes_ok = f["path"] == copied["files"][i]["path"] &&
+                    f["size"] == copied["files"][i]["size"] &&
+                    taskexec_examples::sha256_file(snapshot / f["path"].get<std::string>()) ==
+                        f["sha256"];
+    }
     const wl::Contents copy = wl::inspect_pristine((snapshot / "sales.db").string());
 
     // One commit after the release shows writes flow again.
@@ -135,7 +145,8 @@ int cmd_demo(const Output& out, const DemoFlags& flags) {
         prefix = prefix && copy.seqs[i] == static_cast<std::int64_t>(i + 1);
 
     const std::vector<Check> checks = {
-        {"snapshot hashes", hashes_ok, "SHA-256 of every copied file matches the report"},
+        {"snapshot hashes", hashes_ok,
+         "SHA-256 of every copied file, sealed after the release, matches the report"},
         {"integrity_check", copy.integrity == "ok",
          "PRAGMA integrity_check of the copy: " + copy.integrity},
         {"rows", prefix && copy.events == before_release,
@@ -175,7 +186,10 @@ int cmd_demo(const Output& out, const DemoFlags& flags) {
          {{"held_ms", released["held_ms"]},
           {"released_by", released["released_by"]},
           {"quiesce_ms", quiesce["elapsed_ms"]}}},
-        {"snapshot", {{"files", copied["files"]}, {"total_bytes", copied["total_bytes"]}}},
+        {"snapshot",
+         {{"files", sealed_files},
+          {"total_bytes", copied["total_bytes"]},
+          {"seal_ms", sealed.value("seal_ms", 0.0)}}},
         {"copy",
          {{"integrity_check", copy.integrity},
           {"events", copy.events},
@@ -197,7 +211,7 @@ int cmd_demo(const Output& out, const DemoFlags& flags) {
                   << " ms, held " << fixed(released["held_ms"].get<double>()) << " ms, released "
                   << released["released_by"].get<std::string>() << "\n"
                   << "snapshot (" << copied["total_bytes"].get<std::uint64_t>() << " bytes)\n";
-        for (const json& f : copied["files"])
+        for (const json& f : sealed_files)
             std::cout << "  " << std::left << std::setw(14) << f["path"].get<std::string>()
                       << std::right << std::setw(10) << f["size"].get<std::uint64_t>()
                       << "  sha256 " << f["sha256"].get<std::string>() << "\n";

@@ -230,7 +230,7 @@ TASKEXEC_ENGINE(RedisQuiesceDb);
 
 struct RedisUnquiesceDb : UnquiesceDb, taskexec::Engine<"redis"> {
     json execute(const UnquiesceParams& p) {
-        return leases().unquiesce(p.lease_id, [](Session& s) { return s.release(); });
+        return leases().unquiesce(p, [](Session& s) { return s.release(); });
     }
 };
 TASKEXEC_ENGINE(RedisUnquiesceDb);

@@ -64,7 +64,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(QuiesceParams, max_hold_ms, acqu
 /// run payload by the workflow run). No lease id at all is a harmless no-op.
 struct UnquiesceParams {
     std::string lease_id;
-    std::string snapshot_dir;  ///< where postgres writes backup_label / tablespace_map
+    /// Where postgres writes backup_label / tablespace_map, and the copy that
+    /// is sealed (hashed, synced) after the release.
+    std::string snapshot_dir;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UnquiesceParams, lease_id, snapshot_dir)
 
@@ -75,9 +77,15 @@ struct SnapshotParams {
     std::vector<std::string> exclude;        ///< file names never copied (postmaster.pid)
     std::string snapshot_dir;                ///< destination; created if missing
     std::int64_t max_bytes_per_s = 0;        ///< copy throttle, sparing the live I/O; 0: none
+    /// The hold the copy runs under (quiesce_db's result, merged in by the
+    /// run). With one, hashing and syncing wait until unquiesce_db has
+    /// released it (snapshot_seal.hpp); without one, they happen here.
+    std::string lease_id;
+    bool hash_during_hold = false;  ///< hash and sync here even under a lease
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SnapshotParams, source_dir, files_to_copy, exclude,
-                                                snapshot_dir, max_bytes_per_s)
+                                                snapshot_dir, max_bytes_per_s, lease_id,
+                                                hash_during_hold)
 
 struct UnquiesceDb;
 
@@ -91,14 +99,21 @@ struct QuiesceDb : taskexec::Task<"quiesce_db", QuiesceParams, json> {
 };
 
 /// Releases a quiesce_db lease on the session that took it. Result (json):
-/// lease_id, engine, elapsed_ms, held_ms, released_by.
+/// lease_id, engine, elapsed_ms, held_ms, released_by; after an explicit
+/// release, `snapshot` {snapshot_dir, files [{path, size, sha256}],
+/// total_bytes, seal_ms} when snapshot_dir holds a copy taken under the lease
+/// that still waits to be hashed and synced (snapshot_seal.hpp).
 struct UnquiesceDb : taskexec::Task<"unquiesce_db", UnquiesceParams, json> {
     static constexpr std::string_view description =
         "release a quiesce_db lease (idempotent; no lease id is a no-op)";
 };
 
 /// Copies the files quiesce_db listed and records their sizes and SHA-256.
-/// Result (json): snapshot_dir, files [{path, size, sha256}], total_bytes.
+/// Result (json): snapshot_dir, files [{path, size, sha256}], total_bytes,
+/// sealed. Under a lease (the `sales` run) the copy is only copied, so the
+/// database is held no longer than a plain copy takes: files are [{path,
+/// size}], sealed is false, and unquiesce_db reports the SHA-256 of each
+/// file once it has released the database (its result's `snapshot`).
 struct SnapshotFiles : taskexec::Task<"snapshot_files", SnapshotParams, json> {
     static constexpr std::string_view description =
         "copy the files a quiesce listed, with sizes and SHA-256";

@@ -1,12 +1,21 @@
-// examples/tasks/file_copy.hpp — copy one file and hash it in the same pass.
+// examples/tasks/file_copy.hpp — copy one file, hashed in the same pass or
+// sealed (hashed and synced) later.
 //
 //     CopyLimits limits{.max_bytes_per_s = 50 << 20, .stop = ctx.stop_token()};
 //     CopiedFile c = copy_file_hashed(src, dst, limits);   // c.sha256, c.size
 //
-// The SHA-256 is computed by OpenSSL's libcrypto (EVP interface) over the
-// bytes as they are written, so the hash describes the copy exactly, with one
-// read of the source. The destination must not exist: a snapshot never
-// overwrites a file (and so can never be pointed at the live files).
+//     std::uint64_t n = copy_file_fast(src, dst, limits);  // while the database is held
+//     CopiedFile c = seal_file(dst);                       // after it is released
+//
+// The SHA-256 is computed by OpenSSL's libcrypto (EVP interface). The
+// destination must not exist: a snapshot never overwrites a file (and so can
+// never be pointed at the live files).
+//
+// Why two ways: hashing runs at about 1 GB/s here and a kernel copy at over
+// 2 GB/s, so hashing while the database is held would keep writers waiting
+// more than twice as long as the copy itself. copy_file_fast does only what
+// needs the hold; seal_file hashes and syncs the copy afterwards (the copy
+// does not change in between, so its hash is the hash of what was copied).
 #pragma once
 
 #include <cstdint>
@@ -35,6 +44,18 @@ struct CopiedFile {
 /// copy_stopped when `limits.stop` is requested; a partial copy is removed.
 CopiedFile copy_file_hashed(const std::filesystem::path& from, const std::filesystem::path& to,
                             const CopyLimits& limits);
+
+/// Copies `from` to the new file `to` in the kernel (copy_file_range; a
+/// read/write loop where the file systems do not support it), neither hashed
+/// nor synced: seal_file() completes it. Returns the bytes copied. Errors,
+/// stop and clean-up as copy_file_hashed.
+std::uint64_t copy_file_fast(const std::filesystem::path& from, const std::filesystem::path& to,
+                             const CopyLimits& limits);
+
+/// Completes a copy_file_fast copy: fsyncs `file` and returns its size and
+/// SHA-256. Refuses a symbolic link (O_NOFOLLOW). Throws std::system_error
+/// naming the operation, never the path.
+CopiedFile seal_file(const std::filesystem::path& file);
 
 /// SHA-256 of a file's contents (lowercase hex), for verification.
 std::string sha256_file(const std::filesystem::path& file);

@@ -23,7 +23,7 @@
 //     std::string id = my_leases().hold(std::move(session), max_hold);   // last step
 //
 //     // unquiesce_db: the standard result or the standard errors.
-//     return my_leases().unquiesce(params.lease_id, [&](MySession& s) {
+//     return my_leases().unquiesce(params, [&](MySession& s) {
 //         s.unlock();                      // the engine's explicit release; may throw
 //         return json{{"stop_lsn", ...}};  // merged into the result
 //     });
@@ -33,7 +33,9 @@
 //   id this table never issued     -> db_error not_quiesced
 //   held                           -> runs the release function on the holder
 //                                     session, then retires the lease
-//                                     (release_lease): {"released_by": "explicit"}
+//                                     (release_lease): {"released_by": "explicit"};
+//                                     then seals a copy taken under the lease in
+//                                     snapshot_dir (snapshot_seal.hpp): "snapshot"
 //   released earlier by unquiesce  -> {"released_by": "already_released"}; nothing
 //                                     is sent to the server again
 //   released by the watchdog       -> db_error hold_expired (a copy taken under
@@ -72,6 +74,8 @@
 #include <taskexec/taskexec.hpp>
 
 #include "db_error.hpp"
+#include "db_tasks.hpp"
+#include "snapshot_seal.hpp"
 
 namespace taskexec_examples {
 
@@ -179,7 +183,8 @@ public:
 
     /// unquiesce_db's standard result or error (see the header comment).
     template <class Fn>
-    taskexec::json unquiesce(std::string_view lease_id, Fn&& release_fn) {
+    taskexec::json unquiesce(const UnquiesceParams& params, Fn&& release_fn) {
+        const std::string_view lease_id = params.lease_id;
         const auto start = clock::now();
         taskexec::json out = {{"lease_id", lease_id}, {"engine", engine_}};
         if (lease_id.empty()) {
@@ -209,6 +214,11 @@ public:
         out["released_by"] =
             outcome->by_this_call ? std::string(to_string(outcome->by)) : "already_released";
         out["held_ms"] = outcome->held_ms;
+        // Writers are flowing again: now hash and sync the copy (only this
+        // call's release counts; a repeat finds the snapshot sealed or not).
+        if (outcome->by_this_call && outcome->by == released_by::explicit_release)
+            if (auto sealed = seal_snapshot(params.snapshot_dir, lease_id, where("seal")))
+                out["snapshot"] = std::move(*sealed);
         out["elapsed_ms"] = ms_since(start);
         return out;
     }

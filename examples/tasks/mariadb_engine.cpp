@@ -189,7 +189,7 @@ TASKEXEC_ENGINE(MariadbQuiesceDb);
 struct MariadbUnquiesceDb : UnquiesceDb, taskexec::Engine<"mariadb"> {
     taskexec::json execute(const UnquiesceParams& p) {
         return mariadb::leases(mariadb::Flavor::mariadb)
-            .unquiesce(p.lease_id, [](mariadb::Session& s) { return s.release(); });
+            .unquiesce(p, [](mariadb::Session& s) { return s.release(); });
     }
 };
 TASKEXEC_ENGINE(MariadbUnquiesceDb);
@@ -204,7 +204,7 @@ TASKEXEC_ENGINE(MysqlQuiesceDb);
 struct MysqlUnquiesceDb : UnquiesceDb, taskexec::Engine<"mysql"> {
     taskexec::json execute(const UnquiesceParams& p) {
         return mariadb::leases(mariadb::Flavor::mysql)
-            .unquiesce(p.lease_id, [](mariadb::Session& s) { return s.release(); });
+            .unquiesce(p, [](mariadb::Session& s) { return s.release(); });
     }
 };
 TASKEXEC_ENGINE(MysqlUnquiesceDb);

@@ -206,7 +206,7 @@ TASKEXEC_ENGINE(MongoQuiesceDb);
 
 struct MongoUnquiesceDb : UnquiesceDb, taskexec::Engine<"mongo"> {
     taskexec::json execute(const UnquiesceParams& p) {
-        return mongo_leases().unquiesce(p.lease_id, [](MongoSession& s) { return s.release(); });
+        return mongo_leases().unquiesce(p, [](MongoSession& s) { return s.release(); });
     }
 };
 TASKEXEC_ENGINE(MongoUnquiesceDb);

@@ -150,7 +150,7 @@ TASKEXEC_ENGINE(PostgresQuiesceDb);
 
 struct PostgresUnquiesceDb : UnquiesceDb, taskexec::Engine<"postgres"> {
     taskexec::json execute(const UnquiesceParams& p) {
-        return postgres::leases().unquiesce(p.lease_id,
+        return postgres::leases().unquiesce(p,
                                             [&](Session& s) { return s.release(p.snapshot_dir); });
     }
 };

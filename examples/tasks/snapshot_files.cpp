@@ -4,8 +4,10 @@
 // fallback): it copies what quiesce_db listed — `files_to_copy`, relative to
 // `source_dir`, each a file or a directory copied recursively, skipping any
 // file or directory whose name is in `exclude` — into `snapshot_dir`, keeping
-// relative paths. Each file is hashed (SHA-256, OpenSSL libcrypto) while it
-// is copied. Symbolic links are recreated as links; sockets and FIFOs are
+// relative paths. Each file is hashed (SHA-256, OpenSSL libcrypto) and
+// synced: while it is copied when no lease is given, or, under a lease, after
+// unquiesce_db has released the database (snapshot_seal.hpp: the hold then
+// lasts only as long as the kernel's copy). Symbolic links are recreated as links; sockets and FIFOs are
 // skipped and listed. A failed or cancelled copy removes what it created, so
 // a directory that holds a snapshot holds a complete one.
 #include <algorithm>
@@ -21,6 +23,7 @@
 #include "db_tasks.hpp"
 #include "file_copy.hpp"
 #include "payload_text.hpp"
+#include "snapshot_seal.hpp"
 
 namespace taskexec_examples {
 namespace {
@@ -45,8 +48,18 @@ public:
                   [](const taskexec::json& a, const taskexec::json& b) {
                       return a["path"].get<std::string>() < b["path"].get<std::string>();
                   });
+        if (seal_later()) {
+            try {
+                write_seal_marker(destination_, params_.lease_id, files_);
+            } catch (const std::system_error& e) {
+                undo();
+                throw fail(kind_of(e.code()), "seal_marker", "cannot write the seal marker",
+                           e.code());
+            }
+        }
         return {{"snapshot_dir", destination_.string()},
                 {"files", files_},
+                {"sealed", !seal_later()},
                 {"links", links_},
                 {"skipped", skipped_},
                 {"total_bytes", total_bytes_},
@@ -76,6 +89,7 @@ private:
         const db_where where{engine_, "snapshot_files", "validate"};
         check_text("source_dir", params_.source_dir, where);
         check_text("snapshot_dir", params_.snapshot_dir, where);
+        check_text("lease_id", params_.lease_id, where);
         for (const std::string& entry : params_.files_to_copy)
             check_text("files_to_copy", entry, where);
         for (const std::string& name : params_.exclude) check_text("exclude", name, where);
@@ -111,6 +125,9 @@ private:
             throw fail(db_error_kind::config, "validate",
                        "snapshot_dir must not be the source directory");
     }
+
+    /// Under a lease, hashing and syncing wait for the release.
+    bool seal_later() const { return !params_.lease_id.empty() && !params_.hash_during_hold; }
 
     bool excluded(const fs::path& p) const {
         const std::string name = p.filename().string();
@@ -168,7 +185,10 @@ private:
         }
         CopiedFile copied;
         try {
-            copied = copy_file_hashed(source_ / rel, target, limits_);
+            if (seal_later())
+                copied.size = copy_file_fast(source_ / rel, target, limits_);
+            else
+                copied = copy_file_hashed(source_ / rel, target, limits_);
         } catch (const copy_stopped&) {
             throw fail(db_error_kind::cancelled, "copy", "stopped by the run (cancel or deadline)");
         } catch (const std::system_error& e) {
@@ -176,8 +196,9 @@ private:
         }
         created_.push_back(target);
         total_bytes_ += copied.size;
-        files_.push_back(
-            {{"path", rel.generic_string()}, {"size", copied.size}, {"sha256", copied.sha256}});
+        taskexec::json file = {{"path", rel.generic_string()}, {"size", copied.size}};
+        if (!seal_later()) file["sha256"] = copied.sha256;
+        files_.push_back(std::move(file));
     }
 
     /// Removes what this copy created, newest first.

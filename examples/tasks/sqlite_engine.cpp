@@ -264,7 +264,7 @@ TASKEXEC_ENGINE(SqliteQuiesceDb);
 
 struct SqliteUnquiesceDb : UnquiesceDb, taskexec::Engine<"sqlite"> {
     taskexec::json execute(const UnquiesceParams& p) {
-        return sqlite_leases().unquiesce(p.lease_id, [](SqliteSession& s) { return s.release(); });
+        return sqlite_leases().unquiesce(p, [](SqliteSession& s) { return s.release(); });
     }
 };
 TASKEXEC_ENGINE(SqliteUnquiesceDb);

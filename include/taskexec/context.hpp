@@ -23,9 +23,15 @@ struct context_access;
 }
 
 /// The request an engine is serving, and when it should stop.
+///
+/// Copyable but not assignable: a Route keeps one Context that every call
+/// (possibly on several threads at once) is handed, so nothing may write to it.
 class Context {
 public:
     using clock = std::chrono::steady_clock;
+
+    Context(const Context&) = default;
+    Context& operator=(const Context&) = delete;
 
     /// The workflow named in the request.
     std::string_view workflow() const noexcept { return workflow_; }

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -54,30 +55,63 @@ class Route {
 public:
     /// Runs the resolved engine on `payload`; errors as executor().
     json operator()(const json& payload) const {
-        Context ctx = detail::context_access::make(workflow_, task_, engine());
-        return invoke_(payload, ctx, detail::dispatch_support);
+        // The Context is built once, at resolve(): a call is one indirect call.
+        return invoke_(payload, context_, detail::dispatch_support);
     }
 
-    std::string_view workflow() const noexcept { return workflow_; }
-    std::string_view task() const noexcept { return task_; }
+    std::string_view workflow() const noexcept { return context_.workflow(); }
+    std::string_view task() const noexcept { return context_.task(); }
     /// The engine type that was requested (also when "*" serves it).
-    std::string_view engine() const noexcept { return {requested_, requested_size_}; }
+    std::string_view engine() const noexcept { return context_.engine(); }
+
+    // The Context's engine name points into this Route's own buffer, so a
+    // copy re-points it at the copy's buffer.
+    Route(const Route& other) noexcept
+        : invoke_(other.invoke_),
+          requested_(other.requested_),
+          context_(make_context(other.workflow(), other.task(), requested_)) {}
+    Route& operator=(const Route& other) noexcept {
+        if (this != &other) {
+            std::destroy_at(&context_);
+            invoke_ = other.invoke_;
+            requested_ = other.requested_;
+            std::construct_at(&context_,
+                              make_context(other.workflow(), other.task(), requested_));
+        }
+        return *this;
+    }
+    ~Route() = default;
 
 private:
     friend Route resolve(std::string_view, std::string_view, std::string_view);
 
-    Route(const detail::Resolved& r, std::string_view requested) noexcept
-        : invoke_(r.engine->invoke), workflow_(r.workflow->name), task_(r.task->name()) {
-        // resolve_in only succeeds for valid names, which fit the buffer.
-        requested_size_ = std::min(requested.size(), sizeof(requested_));
-        std::copy_n(requested.data(), requested_size_, requested_);
+    /// The requested engine name, copied: the caller's string may not outlive
+    /// the Route. resolve_in only succeeds for valid names, which fit.
+    struct NameBuffer {
+        explicit NameBuffer(std::string_view name) noexcept
+            : size(std::min(name.size(), sizeof(text))) {
+            std::copy_n(name.data(), size, text);
+        }
+        std::string_view view() const noexcept { return {text, size}; }
+        char text[detail::max_name_length]{};
+        std::size_t size = 0;
+    };
+
+    static Context make_context(std::string_view workflow, std::string_view task,
+                                const NameBuffer& engine) noexcept {
+        return detail::context_access::make(workflow, task, engine.view());
     }
 
+    Route(const detail::Resolved& r, std::string_view requested) noexcept
+        : invoke_(r.engine->invoke),
+          requested_(requested),
+          context_(make_context(r.workflow->name, r.task->name(), requested_)) {}
+
     detail::InvokeFn invoke_;  ///< the engine entry's, held directly: one load less per call
-    std::string_view workflow_;
-    std::string_view task_;
-    char requested_[detail::max_name_length]{};
-    std::size_t requested_size_ = 0;
+    NameBuffer requested_;     ///< must precede context_, which points into it
+    /// Handed to every call. Mutable because engines take `Context&`; they
+    /// cannot change it (no setters, no assignment), so sharing is safe.
+    mutable Context context_;
 };
 
 /// Resolves a request now, so that later calls cost only the engine's call.

@@ -19,9 +19,11 @@
 #include <taskexec/taskexec.hpp>
 
 #include "engine_checks.hpp"
+#include "file_copy.hpp"
 #include "process.hpp"
 #include "redis_test_server.hpp"
 #include "servers.hpp"
+#include "snapshot_seal.hpp"
 #include "sql_workload.hpp"
 #include "taskexec_catch.hpp"
 
@@ -169,9 +171,20 @@ TEST_CASE("redis: writes wait during the hold, reads do not; the copy restores t
     CHECK_FALSE(write.done_within(0ms));  // still waiting after the copy
 
     const auto released_at = clock_type::now();
-    const json u = unquiesce(q.at("lease_id"));
+    // The plugin's unquiesce_db seals the copy the host's snapshot_files made
+    // (the marker file connects them; the plugin has its own inline copies).
+    CHECK(s.at("sealed") == false);
+    const json u = taskexec::executor(
+        "sales", "unquiesce_db", "redis",
+        {{"lease_id", q.at("lease_id")}, {"snapshot_dir", copy.string()}});
     CHECK(u.at("released_by") == "explicit");
     CHECK(u.at("unpaused_via") == "holder");
+    REQUIRE(u.contains("snapshot"));
+    CHECK(u.at("snapshot").at("files").size() == s.at("files").size());
+    for (const json& file : u.at("snapshot").at("files"))
+        CHECK(taskexec_examples::sha256_file(copy / file.at("path").get<std::string>()) ==
+              file.at("sha256").get<std::string>());
+    CHECK_FALSE(fs::exists(copy / taskexec_examples::seal_marker_name));
     CHECK(u.at("held_ms").get<double>() >= 400);
     REQUIRE(write.done_within(2s));
     write.get();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "file_copy.hpp"
+#include "snapshot_seal.hpp"
 #include "taskexec_catch.hpp"
 #include "workload.hpp"
 
@@ -89,19 +90,30 @@ TEST_CASE("sqlite: quiesce, copy, unquiesce under a live writer gives a consiste
     const auto after = taskexec_it::hash_files(db.dir(), on_disk);
     CHECK(before == after);  // nothing changed the files while they were copied
     CHECK(snap["files"].size() == files.size());
-    for (const json& f : snap["files"]) {
+    // Under a lease the copy is hashed after the release: not yet here.
+    CHECK(snap["sealed"] == false);
+    CHECK(std::filesystem::exists(std::filesystem::path(db.snapshot_dir()) /
+                                  taskexec_examples::seal_marker_name));
+    const std::int64_t last_before_release = writer.last_seq();
+
+    const auto release_started = clock_type::now();
+    const json u = taskexec::executor(
+        "sales", "unquiesce_db", "sqlite",
+        {{"lease_id", q["lease_id"]}, {"snapshot_dir", db.snapshot_dir()}});
+    CHECK(u["released_by"] == "explicit");
+    CHECK(u["held_ms"].get<double>() >= 400.0);
+    // The seal, after the release: the hash of every copy equals the hash of
+    // its source taken while the database was held.
+    REQUIRE(u.contains("snapshot"));
+    CHECK(u["snapshot"]["files"].size() == files.size());
+    for (const json& f : u["snapshot"]["files"]) {
         const std::string path = f["path"].get<std::string>();
         CHECK(f["sha256"] == before.at(path));
         CHECK(taskexec_examples::sha256_file(std::filesystem::path(db.snapshot_dir()) / path) ==
               f["sha256"].get<std::string>());
     }
-    const std::int64_t last_before_release = writer.last_seq();
-
-    const auto release_started = clock_type::now();
-    const json u =
-        taskexec::executor("sales", "unquiesce_db", "sqlite", {{"lease_id", q["lease_id"]}});
-    CHECK(u["released_by"] == "explicit");
-    CHECK(u["held_ms"].get<double>() >= 400.0);
+    CHECK_FALSE(std::filesystem::exists(std::filesystem::path(db.snapshot_dir()) /
+                                        taskexec_examples::seal_marker_name));
     const auto resumed = writer.wait_for_commit_after(last_before_release, 10s);
     REQUIRE(resumed != clock_type::time_point{});
     CHECK(writer.waited_attempts() >= 1);  // counted when the waiting attempt commits

@@ -1,0 +1,199 @@
+// tests/integration/test_snapshot_seal.cpp — the copy taken under a lease is
+// hashed and synced after the release (examples/tasks/snapshot_seal.hpp):
+// what a run reports, when a copy is sealed at once instead, and every way
+// a seal is refused — each time with the database released.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "db_error.hpp"
+#include "file_copy.hpp"
+#include "snapshot_seal.hpp"
+#include "taskexec_catch.hpp"
+#include "workload.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using taskexec::json;
+using taskexec_examples::db_error_kind;
+
+json quiesce(const taskexec_it::SqliteDb& db) {
+    return taskexec::executor("sales", "quiesce_db", "sqlite", {{"path", db.path()}});
+}
+
+json copy_files(const json& quiesced, const std::string& snapshot_dir, json extra = json::object()) {
+    return taskexec::executor(
+        "sales", "snapshot_files", "sqlite",
+        taskexec_it::merged(taskexec_it::merged(quiesced, {{"snapshot_dir", snapshot_dir}}), extra));
+}
+
+json unquiesce(const json& lease_id, const std::string& snapshot_dir) {
+    return taskexec::executor("sales", "unquiesce_db", "sqlite",
+                              {{"lease_id", lease_id}, {"snapshot_dir", snapshot_dir}});
+}
+
+fs::path marker_in(const std::string& snapshot_dir) {
+    return fs::path(snapshot_dir) / taskexec_examples::seal_marker_name;
+}
+
+/// The db_error inside what `fn` threw (a task_failed error).
+template <class Fn>
+std::optional<taskexec_examples::db_error> db_error_thrown(Fn&& fn) {
+    try {
+        fn();
+    } catch (const taskexec::error& e) {
+        CHECK(e.code() == taskexec::errc::task_failed);
+        return taskexec_examples::find_db_error(e);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("seal: a sales run copies under the hold and hashes after the release",
+          "[sqlite][integration][seal]") {
+    taskexec_it::SqliteDb db("wal", 200);
+    const taskexec::RunReport report = taskexec::run_workflow(
+        "sales", "sqlite", {{"path", db.path()}, {"snapshot_dir", db.snapshot_dir()}});
+    INFO(report.to_json().dump());
+    REQUIRE(report.ok);
+    const json& copied = report.steps[1].result;
+    const json& released = report.steps[2].result;
+    CHECK(copied["sealed"] == false);
+    for (const json& f : copied["files"]) CHECK_FALSE(f.contains("sha256"));
+
+    REQUIRE(released.contains("snapshot"));
+    const json& sealed = released["snapshot"];
+    CHECK(sealed["snapshot_dir"] == copied["snapshot_dir"]);
+    CHECK(sealed["total_bytes"] == copied["total_bytes"]);
+    REQUIRE(sealed["files"].size() == copied["files"].size());
+    for (std::size_t i = 0; i < sealed["files"].size(); ++i) {
+        const json& f = sealed["files"][i];
+        CHECK(f["path"] == copied["files"][i]["path"]);
+        CHECK(f["size"] == copied["files"][i]["size"]);
+        CHECK(f["sha256"].get<std::string>() ==
+              taskexec_examples::sha256_file(fs::path(db.snapshot_dir()) /
+                                             f["path"].get<std::string>()));
+    }
+    CHECK_FALSE(fs::exists(marker_in(db.snapshot_dir())));
+    CHECK(taskexec_it::write_lock_free(db.path()));
+}
+
+TEST_CASE("seal: without a lease, or with hash_during_hold, the copy is hashed at once",
+          "[sqlite][integration][seal]") {
+    taskexec_it::SqliteDb db("delete", 50);
+    const std::string source_dir = fs::canonical(db.dir()).string();
+
+    SECTION("no lease: a copy of files nobody writes") {
+        const json s = taskexec::executor("sales", "snapshot_files", "sqlite",
+                                          {{"source_dir", source_dir},
+                                           {"files_to_copy", {"sales.db"}},
+                                           {"snapshot_dir", db.snapshot_dir()}});
+        CHECK(s["sealed"] == true);
+        REQUIRE(s["files"].size() == 1);
+        CHECK(s["files"][0]["sha256"] == taskexec_examples::sha256_file(db.path()));
+        CHECK_FALSE(fs::exists(marker_in(db.snapshot_dir())));
+    }
+    SECTION("hash_during_hold under a lease") {
+        const json q = quiesce(db);
+        const json s = copy_files(q, db.snapshot_dir(), {{"hash_during_hold", true}});
+        CHECK(s["sealed"] == true);
+        CHECK(s["files"][0]["sha256"] == taskexec_examples::sha256_file(db.path()));
+        CHECK_FALSE(fs::exists(marker_in(db.snapshot_dir())));
+        const json u = unquiesce(q["lease_id"], db.snapshot_dir());
+        CHECK(u["released_by"] == "explicit");
+        CHECK_FALSE(u.contains("snapshot"));  // nothing was left to seal
+    }
+    CHECK(taskexec_it::write_lock_free(db.path()));
+}
+
+TEST_CASE("seal: a release that is not explicit leaves the copy unsealed",
+          "[sqlite][integration][seal]") {
+    taskexec_it::SqliteDb db("delete", 2000);
+
+    SECTION("the watchdog released first") {
+        const taskexec::RunReport report =
+            taskexec::run_workflow("sales", "sqlite",
+                                   {{"path", db.path()},
+                                    {"snapshot_dir", db.snapshot_dir()},
+                                    {"max_hold_ms", 100},
+                                    {"max_bytes_per_s", 256 << 10}});
+        INFO(report.to_json().dump());
+        CHECK_FALSE(report.ok);
+        CHECK(report.steps[1].status == taskexec::step_status::ok);
+        CHECK(report.steps[2].status == taskexec::step_status::failed);
+        CHECK(fs::exists(marker_in(db.snapshot_dir())));  // recognisably not a snapshot
+    }
+    SECTION("unquiesce without snapshot_dir, then a repeat with it") {
+        const json q = quiesce(db);
+        copy_files(q, db.snapshot_dir());
+        const json u = taskexec::executor("sales", "unquiesce_db", "sqlite",
+                                          {{"lease_id", q["lease_id"]}});
+        CHECK(u["released_by"] == "explicit");
+        CHECK_FALSE(u.contains("snapshot"));
+        // A repeat never seals: its release is not the one the copy was under.
+        const json again = unquiesce(q["lease_id"], db.snapshot_dir());
+        CHECK(again["released_by"] == "already_released");
+        CHECK_FALSE(again.contains("snapshot"));
+        CHECK(fs::exists(marker_in(db.snapshot_dir())));
+    }
+    CHECK(taskexec_it::write_lock_free(db.path()));
+}
+
+TEST_CASE("seal: a marker of another lease is left alone", "[sqlite][integration][seal]") {
+    taskexec_it::SqliteDb first("wal", 20);
+    taskexec_it::SqliteDb second("wal", 20);
+    const json q1 = quiesce(first);
+    const json q2 = quiesce(second);
+    copy_files(q1, first.snapshot_dir());
+    const json u2 = unquiesce(q2["lease_id"], first.snapshot_dir());
+    CHECK(u2["released_by"] == "explicit");
+    CHECK_FALSE(u2.contains("snapshot"));
+    CHECK(fs::exists(marker_in(first.snapshot_dir())));
+    const json u1 = unquiesce(q1["lease_id"], first.snapshot_dir());
+    CHECK(u1.contains("snapshot"));
+    CHECK_FALSE(fs::exists(marker_in(first.snapshot_dir())));
+    CHECK(taskexec_it::write_lock_free(first.path()));
+    CHECK(taskexec_it::write_lock_free(second.path()));
+}
+
+TEST_CASE("seal: a copy changed or a marker tampered with is refused, after the release",
+          "[sqlite][integration][seal]") {
+    taskexec_it::SqliteDb db("wal", 50);
+    const json q = quiesce(db);
+    const std::string secret_dir = (db.dir() / "snap-sentinel-8f3a").string();
+    const json s = copy_files(q, secret_dir);
+    REQUIRE(s["sealed"] == false);
+
+    SECTION("a copied file grew") {
+        std::ofstream(fs::path(secret_dir) / "sales.db", std::ios::app) << "tampered";
+    }
+    SECTION("a marker path leaves the snapshot") {
+        fs::remove(marker_in(secret_dir));
+        std::ofstream(marker_in(secret_dir))
+            << json{{"lease_id", q["lease_id"]},
+                    {"files", {{{"path", "../sales.db"}, {"size", 1}}}}}
+                   .dump();
+    }
+    SECTION("a copied file was replaced by a link") {
+        fs::remove(fs::path(secret_dir) / "sales.db");
+        fs::create_symlink(db.path(), fs::path(secret_dir) / "sales.db");
+    }
+    SECTION("the marker is not JSON") {
+        fs::remove(marker_in(secret_dir));
+        std::ofstream(marker_in(secret_dir)) << "{not json";
+    }
+    const auto error = db_error_thrown([&] { unquiesce(q["lease_id"], secret_dir); });
+    REQUIRE(error.has_value());
+    CHECK(error->kind() == db_error_kind::precondition);
+    CHECK(error->where().step == "seal");
+    CHECK(std::string(error->what()).find("sentinel-8f3a") == std::string::npos);
+    CHECK(std::string(error->what()).find("sales.db") == std::string::npos);
+    // The release came first: the database is writable, the lease retired.
+    CHECK(taskexec_it::write_lock_free(db.path()));
+    CHECK(unquiesce(q["lease_id"], secret_dir)["released_by"] == "already_released");
+    CHECK(fs::exists(marker_in(secret_dir)));
+}
