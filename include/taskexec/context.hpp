@@ -17,7 +17,7 @@
 #include <taskexec/fwd.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 struct context_access;
 }
@@ -75,5 +75,5 @@ struct context_access {
 };
 }  // namespace detail
 
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

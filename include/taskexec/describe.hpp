@@ -23,7 +23,7 @@
 #include <taskexec/detail/registry.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 inline json origin_json(const std::string* origin) {
@@ -90,5 +90,5 @@ inline json describe() {
             {"conflicts", std::move(conflicts)}};
 }
 
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -17,7 +17,7 @@
 #include <taskexec/fixed_string.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 
 /// The engine type tag ("postgres", "sqlite", ... or "*" for the fallback).
 template <fixed_string Type>
@@ -33,5 +33,5 @@ struct Engine : detail::engine_tag {
 /// implementation of its own, and by `executor(w, t, "*", p)` directly.
 using any_engine = Engine<"*">;
 
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

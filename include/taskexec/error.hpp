@@ -23,7 +23,7 @@
 #include <taskexec/fwd.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 
 /// What went wrong; `to_string(errc)` gives the name used in JSON.
 enum class errc {
@@ -101,5 +101,5 @@ private:
     std::shared_ptr<const json> context_;
 };
 
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

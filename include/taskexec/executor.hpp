@@ -26,7 +26,7 @@
 #include <taskexec/error.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 
 /// Runs `task` of `workflow` with the engine of type `engine` (or the task's
 /// "*" fallback) on `payload`, and returns the engine's result as JSON.
@@ -39,12 +39,12 @@ inline json executor(std::string_view workflow, std::string_view task, std::stri
     const detail::RouteEntry* route = ix.find_route(workflow, task, engine);
     if (TASKEXEC_INTERNAL_LIKELY(route != nullptr)) {
         Context ctx = detail::context_access::make(workflow, task, engine);
-        return route->invoke(payload, ctx, detail::dispatch_support);
+        return detail::call_engine(route->invoke, payload, ctx);
     }
     // Fallback to "*" for an unregistered type, or an error.
     const detail::Resolved r = detail::resolve_in(ix, workflow, task, engine);
     Context ctx = detail::context_access::make(r.workflow->name, r.task->name(), engine);
-    return r.engine->invoke(payload, ctx, detail::dispatch_support);
+    return detail::call_engine(r.engine->invoke, payload, ctx);
 }
 
 /// A request resolved once: calling it skips the look-ups. A Route stays
@@ -56,7 +56,7 @@ public:
     /// Runs the resolved engine on `payload`; errors as executor().
     json operator()(const json& payload) const {
         // The Context is built once, at resolve(): a call is one indirect call.
-        return invoke_(payload, context_, detail::dispatch_support);
+        return detail::call_engine(invoke_, payload, context_);
     }
 
     std::string_view workflow() const noexcept { return context_.workflow(); }
@@ -138,5 +138,5 @@ inline void verify() {
     throw error(errc::registration_conflict, message, {{"conflicts", std::move(list)}});
 }
 
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

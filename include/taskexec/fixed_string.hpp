@@ -13,7 +13,7 @@
 #include <taskexec/detail/config.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 
 /// A string literal usable as a class-type template argument (C++20).
 template <std::size_t N>
@@ -52,5 +52,5 @@ constexpr bool is_valid_name(std::string_view name) noexcept {
 }
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -10,7 +10,7 @@
 #include <taskexec/fixed_string.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 
 /// The JSON type of every payload, result, report and event.
 using json = nlohmann::json;
@@ -35,5 +35,5 @@ struct RunReport;
 enum class step_status;
 struct PluginReport;
 
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -47,7 +47,7 @@
 #include <taskexec/detail/lease_types.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 
 // release_reason, release_result and their to_string() are defined in
 // <taskexec/detail/lease_types.hpp> and are part of this header's API.
@@ -78,5 +78,5 @@ inline release_result release_lease(std::string_view lease_id) {
     return detail::LeaseTable::instance().release(lease_id);
 }
 
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

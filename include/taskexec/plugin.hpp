@@ -44,7 +44,7 @@
 #include <taskexec/error.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 
 /// What one load_plugin call did.
 struct PluginReport {
@@ -278,5 +278,5 @@ inline std::vector<PluginReport> load_plugins(const std::filesystem::path& direc
     return reports;
 }
 
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

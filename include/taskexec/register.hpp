@@ -31,7 +31,7 @@
 #include <taskexec/workflow.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 template <class T>
@@ -87,7 +87,7 @@ private:
 };
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec
 
 // __COUNTER__ makes each registrar's name unique, so two registrations on one

@@ -47,7 +47,7 @@
 #include <taskexec/error.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 
 /// How a workflow run is bounded, stopped and observed. All optional.
 struct RunOptions {
@@ -245,7 +245,7 @@ private:
         errc code = errc::task_failed;
         bool threw = false;
         try {
-            result = plan.engine->invoke(*input_, ctx, dispatch_support);
+            result = call_engine(plan.engine->invoke, *input_, ctx);
         } catch (...) {
             step.error = failure_json(workflow_, task, engine_, &code);
             threw = true;
@@ -327,7 +327,7 @@ private:
         bool threw = false;
         errc code = errc::task_failed;
         try {
-            rep.result = plan.compensation_engine->invoke(*input_, ctx, dispatch_support);
+            rep.result = call_engine(plan.compensation_engine->invoke, *input_, ctx);
         } catch (...) {
             rep.error = failure_json(workflow_, rep.task, engine_, &code);
             threw = true;
@@ -387,5 +387,5 @@ inline RunReport run_workflow(std::string_view workflow, std::string_view engine
     return detail::WorkflowRun(plan, engine, payload, options).run();
 }
 
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -21,7 +21,7 @@
 #include <taskexec/fwd.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 
 /// A task: its name, payload type and result type. Payload and Result other
 /// than json convert through nlohmann's to_json/from_json, so a missing or
@@ -38,5 +38,5 @@ struct Task : detail::task_tag {
     using task_identity = Task;
 };
 
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

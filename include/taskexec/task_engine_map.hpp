@@ -17,7 +17,7 @@
 #include <taskexec/detail/registry.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 
 /// The task → engine map.
 class TaskEngineMap {
@@ -52,5 +52,5 @@ private:
     TaskEngineMap() = default;
 };
 
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -1,7 +1,7 @@
 // taskexec/version.hpp — the single source of the library version.
 //
 // CMake reads the three TASKEXEC_VERSION_* lines below, so keep their shape.
-// The ABI version names the inline namespace (taskexec::v1): two copies of the
+// The ABI version names the inline namespace (taskexec::v2): two copies of the
 // library with different ABI versions in one program get distinct registries
 // instead of silently sharing one with an incompatible layout.
 #pragma once
@@ -18,4 +18,6 @@
 /// changes; a plugin built with another ABI version is refused at load.
 /// 1: registrations go through a lock-free inbox, and engine invoke functions
 /// take the dispatcher's DispatchSupport.
-#define TASKEXEC_ABI_VERSION 1
+/// 2: invoke functions leave what the engine throws to the dispatcher
+/// (call_engine) and report their own failures as dispatch_failure.
+#define TASKEXEC_ABI_VERSION 2

@@ -14,7 +14,7 @@
 #include <taskexec/fixed_string.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// True when no two of the tasks share a name. Only asked when every Ts is a
@@ -50,5 +50,5 @@ struct Workflow : detail::workflow_tag {
     using task_list = detail::type_list<Tasks...>;
 };
 
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -16,7 +16,7 @@
 #include <taskexec/detail/registry.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 
 /// The workflow registry.
 class WorkflowRegistry {
@@ -51,5 +51,5 @@ private:
     WorkflowRegistry() = default;
 };
 
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -4,6 +4,7 @@
 #include "test_support.hpp"
 
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -163,6 +164,24 @@ TEST_CASE("Route resolves once and calls many times") {
     CHECK(fallback(json::object()).at("fallback_for") == "db2");
     CHECK(catch_error([] { (void)taskexec::resolve("ex.wf", "nope", "local"); }).code() ==
           errc::task_not_in_workflow);
+}
+
+TEST_CASE("a Route's copies outlive the original; its Context names the requested engine") {
+    // A Route keeps one Context for all its calls; its engine name points
+    // into the Route, so a copy must point into the copy.
+    auto original = std::make_unique<taskexec::Route>(taskexec::resolve("ex.wf", "ex.echo", "db2"));
+    const taskexec::Route copy = *original;
+    taskexec::Route assigned = taskexec::resolve("ex.wf", "ex.echo", "local");
+    assigned = *original;
+    original.reset();
+    for (const taskexec::Route* r : {&copy, static_cast<const taskexec::Route*>(&assigned)}) {
+        CHECK(r->engine() == "db2");
+        CHECK(r->task() == "ex.echo");
+        CHECK((*r)(json::object()).at("fallback_for") == "db2");
+    }
+    const taskexec::Route& same = assigned;
+    assigned = same;  // self-assignment keeps it intact
+    CHECK(assigned(json::object()).at("fallback_for") == "db2");
 }
 
 TEST_CASE("unknown_workflow names the registered workflows and suggests the closest") {

@@ -2,12 +2,12 @@
 //
 // Each engine class gets its own invoke function (detail/invoke.hpp),
 // compiled in the file that registers the engine. What that function does
-// when a request is wrong or an engine throws — naming the field at fault,
-// wording and nesting the error — is the same for every engine, and it is
-// most of the code. So it is not compiled there: the code that dispatches
-// (executor.hpp, run.hpp) passes a table of these functions to every invoke
-// function, and the table is compiled where requests are dispatched
-// (detail/dispatch_errors.hpp). A file that only defines and registers
+// when a request is wrong — naming the field at fault, wording the error —
+// is the same for every engine, and it is most of the code. So it is not
+// compiled there: the code that dispatches (executor.hpp, run.hpp) passes a
+// table of these functions to every invoke function, and the table is
+// compiled where requests are dispatched (detail/dispatch_errors.hpp, which
+// also wraps what engines throw). A file that only defines and registers
 // engines stays cheap to compile: it needs neither this code nor Context's
 // definition (<stop_token>, <chrono>).
 #pragma once
@@ -17,7 +17,7 @@
 #include <taskexec/fwd.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// The JSON of a default-constructed Payload (its shape), or null.
@@ -25,7 +25,8 @@ using ShapeFn = const json& (*)();
 /// Converts a JSON value to Payload and back to JSON; throws if it cannot.
 using ProbeFn = json (*)(const json&);
 
-/// What an engine's invoke function calls when something goes wrong.
+/// What an engine's invoke function calls when a conversion goes wrong. Each
+/// throws a detail::dispatch_failure, which the dispatcher passes on as is.
 /// (invalid_payload and task_failed never return; callers mark that with
 /// TASKEXEC_INTERNAL_UNREACHABLE, as a pointer cannot be [[noreturn]].)
 struct DispatchSupport {
@@ -42,5 +43,5 @@ struct DispatchSupport {
 };
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -12,7 +12,7 @@
 #include <taskexec/fwd.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 template <class E, class P>
@@ -118,5 +118,5 @@ constexpr bool check_workflow() {
 }
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -15,7 +15,7 @@
 #include <vector>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 inline std::uint64_t load_u64(const char* p) noexcept {
@@ -131,5 +131,5 @@ private:
 };
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -16,7 +16,7 @@
 #include <taskexec/detail/records.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// One registration waiting in an inbox; a registrar owns it (static storage).
@@ -65,5 +65,5 @@ private:
 constinit inline Inbox module_inbox{};
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

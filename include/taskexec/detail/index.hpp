@@ -20,7 +20,7 @@
 #include <taskexec/detail/records.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// A name claimed by two or more classes; `sites` in registration order.
@@ -303,5 +303,5 @@ inline std::unique_ptr<Index> Index::build(const std::vector<Record>& records,
 }
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

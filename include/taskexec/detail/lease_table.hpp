@@ -50,7 +50,7 @@
 #include <taskexec/detail/timer.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// The leases of the process (see the file comment); acquire_lease() and
@@ -258,5 +258,5 @@ private:
 };
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

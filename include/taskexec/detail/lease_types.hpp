@@ -23,7 +23,7 @@
 #include <string_view>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 
 /// Who released a lease; passed to its release callback.
 enum class release_reason {
@@ -131,5 +131,5 @@ inline bool parse_hex(std::string_view text, LeaseKey& key) noexcept {
 }
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

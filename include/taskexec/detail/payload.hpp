@@ -15,7 +15,7 @@
 #include <taskexec/fwd.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// The JSON shape of a default-constructed T, or null if there is none.
@@ -78,5 +78,5 @@ Payload convert_payload(const json& payload, const Context& ctx, const DispatchS
 }
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

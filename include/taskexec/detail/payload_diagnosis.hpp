@@ -25,7 +25,7 @@
 #include <taskexec/error.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// Escapes a key for a JSON pointer (RFC 6901).
@@ -263,5 +263,5 @@ TASKEXEC_INTERNAL_COLD inline void refuse_float_for_integer(const Context& ctx, 
 }
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -20,7 +20,7 @@
 #include <taskexec/detail/registry.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 struct PluginEntry {
@@ -41,5 +41,5 @@ inline LeaseTable* module_leases() noexcept { return &LeaseTable::instance(); }
 inline constexpr const char* plugin_entry_symbol = "taskexec_plugin_entry";
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -18,7 +18,7 @@
 #include <string>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// Why `path` is not trusted, or nothing if it is.
@@ -48,5 +48,5 @@ inline std::optional<std::string> untrusted_plugin(const std::filesystem::path& 
 }
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

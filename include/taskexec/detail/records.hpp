@@ -18,7 +18,7 @@
 #include <taskexec/fwd.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// Where a registration macro was written: __FILE__ and __LINE__ as the
@@ -113,5 +113,5 @@ std::span<const TaskInfo* const> task_infos(type_list<Ts...>) noexcept {
 }
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -32,7 +32,7 @@
 #include <taskexec/detail/records.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 class Index;  // detail/index.hpp
@@ -215,5 +215,5 @@ inline Registry& Registry::instance() noexcept {
 }
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -16,7 +16,7 @@
 #include <taskexec/error.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// A resolved (workflow, task, engine): everything a call needs.
@@ -89,5 +89,5 @@ inline Resolved resolve_in(const Index& ix, std::string_view w, std::string_view
 }
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

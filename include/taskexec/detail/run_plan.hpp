@@ -25,7 +25,7 @@
 #include <taskexec/fixed_string.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// One step of a run: its engine, and the compensation that undoes it.
@@ -97,5 +97,5 @@ inline RunPlan plan_run(const Index& ix, std::string_view workflow, std::string_
 }
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

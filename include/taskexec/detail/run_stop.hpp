@@ -28,7 +28,7 @@
 #include <taskexec/detail/timer.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// Why a step stopped, if it did.
@@ -155,5 +155,5 @@ private:
 };
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

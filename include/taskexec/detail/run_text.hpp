@@ -18,7 +18,7 @@
 #include <taskexec/error.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// Milliseconds as a double, the unit of every `elapsed_ms`.
@@ -102,5 +102,5 @@ TASKEXEC_INTERNAL_COLD inline json failure_json(std::string_view workflow, std::
 }
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

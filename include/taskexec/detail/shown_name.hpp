@@ -16,7 +16,7 @@
 #include <string_view>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// The escaped form of `name`, at most `max_shown` source bytes, then "...".
@@ -86,5 +86,5 @@ inline bool valid_utf8(std::string_view text) noexcept {
 }
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

@@ -8,7 +8,7 @@
 #include <type_traits>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 struct task_tag {};
@@ -31,5 +31,5 @@ template <class... Ts>
 struct type_list {};
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

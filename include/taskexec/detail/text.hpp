@@ -15,7 +15,7 @@
 #include <taskexec/fixed_string.hpp>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 /// Levenshtein distance, stopping early once it exceeds `limit`.
@@ -88,5 +88,5 @@ inline std::string did_you_mean(std::string_view wanted,
 }
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec

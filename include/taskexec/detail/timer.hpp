@@ -30,7 +30,7 @@
 #include <thread>
 
 namespace taskexec {
-inline namespace v1 {
+inline namespace v2 {
 namespace detail {
 
 using steady_time = std::chrono::steady_clock::time_point;
@@ -163,5 +163,5 @@ private:
 };
 
 }  // namespace detail
-}  // namespace v1
+}  // namespace v2
 }  // namespace taskexec
