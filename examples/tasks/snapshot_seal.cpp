@@ -33,10 +33,27 @@ void sync_directory(const fs::path& dir) {
     if (rc != 0) throw std::system_error(saved, std::generic_category(), "cannot sync a directory");
 }
 
-/// A marker entry's path: relative, inside the snapshot, no "..".
-bool stays_inside(const fs::path& rel) {
-    return !rel.empty() && rel.is_relative() &&
-           std::none_of(rel.begin(), rel.end(), [](const fs::path& part) { return part == ".."; });
+/// A marker entry's path: relative, no "..", and no directory on the way
+/// that is a link (snapshot_files recreates links, and one may point out of
+/// the snapshot; the file itself is opened with O_NOFOLLOW).
+bool stays_inside(const fs::path& dir, const std::string& text) {
+    const fs::path rel(text);
+    if (text.empty() || text.find('\0') != std::string::npos || !rel.is_relative() ||
+        std::any_of(rel.begin(), rel.end(), [](const fs::path& part) { return part == ".."; }))
+        return false;
+    fs::path at = dir;
+    for (const fs::path& part : rel.parent_path()) {
+        at /= part;
+        std::error_code ec;
+        if (!fs::is_directory(fs::symlink_status(at, ec))) return false;
+    }
+    return true;
+}
+
+/// A marker entry as this program writes it: {"path": string, "size": unsigned}.
+bool well_formed(const taskexec::json& entry) {
+    return entry.is_object() && entry.contains("path") && entry["path"].is_string() &&
+           entry.contains("size") && entry["size"].is_number_unsigned();
 }
 
 }  // namespace
@@ -92,18 +109,19 @@ std::optional<taskexec::json> seal_snapshot(std::string_view snapshot_dir,
     std::stringstream text;
     text << in.rdbuf();
     const taskexec::json record = taskexec::json::parse(text.str(), nullptr, false);
-    if (!in || record.is_discarded() || !record.is_object() ||
-        !record.value("files", taskexec::json()).is_array())
+    if (!in || record.is_discarded() || !record.is_object() || !record.contains("files") ||
+        !record["files"].is_array() || !record.contains("lease_id") ||
+        !record["lease_id"].is_string())
         throw fail("the seal marker is not one this program wrote");
-    if (record.value("lease_id", std::string()) != lease_id) return std::nullopt;
+    if (record["lease_id"].get<std::string>() != lease_id) return std::nullopt;
 
     taskexec::json files = taskexec::json::array();
     std::uint64_t total = 0;
     for (const taskexec::json& entry : record["files"]) {
-        const std::string rel = entry.value("path", std::string());
-        const std::uint64_t size = entry.value("size", std::uint64_t{0});
-        if (!stays_inside(fs::path(rel)) || rel.find('\0') != std::string::npos)
-            throw fail("the seal marker lists a path outside the snapshot");
+        if (!well_formed(entry)) throw fail("the seal marker is not one this program wrote");
+        const std::string rel = entry["path"].get<std::string>();
+        const std::uint64_t size = entry["size"].get<std::uint64_t>();
+        if (!stays_inside(dir, rel)) throw fail("the seal marker lists a path outside the snapshot");
         CopiedFile sealed;
         try {
             sealed = seal_file(dir / rel);

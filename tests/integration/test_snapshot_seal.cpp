@@ -182,6 +182,21 @@ TEST_CASE("seal: a copy changed or a marker tampered with is refused, after the 
         fs::remove(fs::path(secret_dir) / "sales.db");
         fs::create_symlink(db.path(), fs::path(secret_dir) / "sales.db");
     }
+    SECTION("a marker entry of the wrong shape") {
+        fs::remove(marker_in(secret_dir));
+        std::ofstream(marker_in(secret_dir))
+            << json{{"lease_id", q["lease_id"]},
+                    {"files", {{{"path", "sales.db"}, {"size", "big"}}}}}
+                   .dump();
+    }
+    SECTION("a marker path through a link to a directory outside") {
+        fs::create_directory_symlink(db.dir(), fs::path(secret_dir) / "out");
+        fs::remove(marker_in(secret_dir));
+        std::ofstream(marker_in(secret_dir))
+            << json{{"lease_id", q["lease_id"]},
+                    {"files", {{{"path", "out/sales.db"}, {"size", fs::file_size(db.path())}}}}}
+                   .dump();
+    }
     SECTION("the marker is not JSON") {
         fs::remove(marker_in(secret_dir));
         std::ofstream(marker_in(secret_dir)) << "{not json";
