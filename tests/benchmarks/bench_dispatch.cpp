@@ -43,6 +43,25 @@ void BM_direct_execute(benchmark::State& state) {
     report_allocations(state, before);
 }
 
+/// The engine's execute behind a plain direct call the compiler may not
+/// inline: what the floor costs when the engine's body cannot be folded into
+/// the caller's loop — as it never can behind a registry. Reported beside
+/// target 3 (benchmark_report.py), not a target itself.
+[[gnu::noinline]] json execute_not_inlined(const json& payload) {
+    bench::AddLocal engine;
+    return engine.execute(payload);
+}
+
+void BM_direct_call_not_inlined(benchmark::State& state) {
+    const json payload = bench::make_payload();
+    const std::uint64_t before = bench::allocations();
+    for (auto _ : state) {
+        json r = execute_not_inlined(payload);
+        benchmark::DoNotOptimize(r);
+    }
+    report_allocations(state, before);
+}
+
 void BM_executor(benchmark::State& state) {
     const json payload = bench::make_payload();
     (void)taskexec::executor(workflow_name, task_name, engine_name, payload);  // warm snapshot
@@ -83,6 +102,7 @@ void BM_unordered_map_function(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_direct_execute);
+BENCHMARK(BM_direct_call_not_inlined);
 BENCHMARK(BM_executor);
 BENCHMARK(BM_route);
 BENCHMARK(BM_unordered_map_function);
