@@ -123,7 +123,8 @@ int cmd_demo(const Output& out, const DemoFlags& flags) {
     const json sealed = released.value("snapshot", json::object());
     const json sealed_files = sealed.value("files", json::array());
     bool hashes_ok = !sealed_files.empty() && sealed_files.size() == copied["files"].size() &&
-                     !std::filesystem::exists(snapshot / taskexec_examples::seal_marker_name);
+                     !std::filesystem::exists(snapshot / taskexec_examples::seal_marker_name) &&
+                     std::filesystem::exists(snapshot / taskexec_examples::snapshot_manifest_name);
     for (std::size_t i = 0; hashes_ok && i < sealed_files.size(); ++i) {
         const json& f = sealed_files[i];
         hashes_ok = f["path"] == copied["files"][i]["path"] &&

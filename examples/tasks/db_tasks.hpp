@@ -67,8 +67,13 @@ struct UnquiesceParams {
     /// Where postgres writes backup_label / tablespace_map, and the copy that
     /// is sealed (hashed, synced) after the release.
     std::string snapshot_dir;
+    /// false in the result of a snapshot_files that copied under this lease
+    /// and left the hashing for after the release. Only then is the copy
+    /// sealed: a run merges a step's result into the payload only if the
+    /// step succeeded, so a copy that failed or timed out is never sealed.
+    bool sealed = true;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UnquiesceParams, lease_id, snapshot_dir)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UnquiesceParams, lease_id, snapshot_dir, sealed)
 
 /// What snapshot_files reads: quiesce_db's result plus the destination.
 struct SnapshotParams {
@@ -101,8 +106,8 @@ struct QuiesceDb : taskexec::Task<"quiesce_db", QuiesceParams, json> {
 /// Releases a quiesce_db lease on the session that took it. Result (json):
 /// lease_id, engine, elapsed_ms, held_ms, released_by; after an explicit
 /// release, `snapshot` {snapshot_dir, files [{path, size, sha256}],
-/// total_bytes, seal_ms} when snapshot_dir holds a copy taken under the lease
-/// that still waits to be hashed and synced (snapshot_seal.hpp).
+/// total_bytes, seal_ms} when the payload holds snapshot_files' result of a
+/// copy under the lease that waits to be hashed and synced (snapshot_seal.hpp).
 struct UnquiesceDb : taskexec::Task<"unquiesce_db", UnquiesceParams, json> {
     static constexpr std::string_view description =
         "release a quiesce_db lease (idempotent; no lease id is a no-op)";
@@ -116,7 +121,7 @@ struct UnquiesceDb : taskexec::Task<"unquiesce_db", UnquiesceParams, json> {
 /// file once it has released the database (its result's `snapshot`).
 struct SnapshotFiles : taskexec::Task<"snapshot_files", SnapshotParams, json> {
     static constexpr std::string_view description =
-        "copy the files a quiesce listed, with sizes and SHA-256";
+        "copy the files a quiesce listed; sizes and SHA-256 (after the release under a lease)";
 };
 
 }  // namespace taskexec_examples

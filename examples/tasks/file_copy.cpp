@@ -107,11 +107,24 @@ private:
         struct stat st {};
         if (::fstat(source.get(), &st) != 0)
             throw_errno("snapshot_files: cannot stat a source file");
-        const int fd = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
+        const int fd =
+            ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
         if (fd < 0) throw_errno("snapshot_files: cannot create a snapshot file");
         return fd;
     }
 };
+
+/// Device, inode, link count and type of an open file (size and sha256 left empty).
+CopiedFile identity_of(int fd, const char* what) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw_errno(what);
+    CopiedFile id;
+    id.device = static_cast<std::uint64_t>(st.st_dev);
+    id.inode = static_cast<std::uint64_t>(st.st_ino);
+    id.links = static_cast<std::uint64_t>(st.st_nlink);
+    id.regular = S_ISREG(st.st_mode);
+    return id;
+}
 
 /// Runs `copy`; on any exception removes `to` (no half-written file that
 /// looks like a snapshot) and rethrows.
@@ -173,8 +186,8 @@ CopiedFile copy_file_hashed(const std::filesystem::path& from, const std::filesy
     });
 }
 
-std::uint64_t copy_file_fast(const std::filesystem::path& from, const std::filesystem::path& to,
-                             const CopyLimits& limits) {
+CopiedFile copy_file_fast(const std::filesystem::path& from, const std::filesystem::path& to,
+                          const CopyLimits& limits) {
     // Unthrottled, large steps: fewer system calls. Throttled, 1 MiB steps
     // keep the rate smooth. Either way the stop token is checked per step.
     const std::size_t step = limits.max_bytes_per_s > 0 ? chunk_size : 16 * chunk_size;
@@ -188,11 +201,13 @@ std::uint64_t copy_file_fast(const std::filesystem::path& from, const std::files
             if (limits.stop.stop_requested()) throw copy_stopped();
             std::size_t size = 0;
             if (in_kernel) {
-                const ssize_t got = ::copy_file_range(files.in.get(), nullptr, files.out.get(),
-                                                      nullptr, step, 0);
+                const ssize_t got =
+                    ::copy_file_range(files.in.get(), nullptr, files.out.get(), nullptr, step, 0);
                 if (got < 0 && errno == EINTR) continue;
-                if (got < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-                                errno == EOPNOTSUPP || errno == EPERM) && copied == 0) {
+                if (got < 0 &&
+                    (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
+                     errno == EPERM) &&
+                    copied == 0) {
                     in_kernel = false;  // e.g. across file systems on older kernels
                     continue;
                 }
@@ -208,21 +223,25 @@ std::uint64_t copy_file_fast(const std::filesystem::path& from, const std::files
             copied += size;
             throttle(limits, copied, start);
         }
+        CopiedFile result =
+            identity_of(files.out.get(), "snapshot_files: cannot stat a snapshot file");
+        result.size = copied;
         files.out.close_checked("snapshot_files: cannot close a snapshot file");
-        return copied;
+        return result;
     });
 }
 
 CopiedFile seal_file(const std::filesystem::path& file) {
-    Fd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    Fd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (in.get() < 0) throw_errno("snapshot seal: cannot open a snapshot file");
+    CopiedFile sealed = identity_of(in.get(), "snapshot seal: cannot stat a snapshot file");
+    if (!sealed.regular)
+        throw std::system_error(EINVAL, std::generic_category(),
+                                "snapshot seal: a snapshot file is not a regular file");
     Sha256 hash;
     std::vector<unsigned char> buffer(chunk_size);
-    CopiedFile sealed;
-    for (;;) {
-        const std::size_t got = read_some(in.get(), buffer.data(), buffer.size(),
-                                          "snapshot seal: cannot read a snapshot file");
-        if (got == 0) break;
+    while (const std::size_t got = read_some(in.get(), buffer.data(), buffer.size(),
+                                             "snapshot seal: cannot read a snapshot file")) {
         hash.update(buffer.data(), got);
         sealed.size += got;
     }

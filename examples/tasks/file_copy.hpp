@@ -4,16 +4,16 @@
 //     CopyLimits limits{.max_bytes_per_s = 50 << 20, .stop = ctx.stop_token()};
 //     CopiedFile c = copy_file_hashed(src, dst, limits);   // c.sha256, c.size
 //
-//     std::uint64_t n = copy_file_fast(src, dst, limits);  // while the database is held
-//     CopiedFile c = seal_file(dst);                       // after it is released
+//     CopiedFile c = copy_file_fast(src, dst, limits);     // while the database is held
+//     CopiedFile s = seal_file(dst);                       // after it is released
 //
 // The SHA-256 is computed by OpenSSL's libcrypto (EVP interface). The
 // destination must not exist: a snapshot never overwrites a file (and so can
 // never be pointed at the live files).
 //
-// Why two ways: hashing runs at about 1 GB/s here and a kernel copy at over
-// 2 GB/s, so hashing while the database is held would keep writers waiting
-// more than twice as long as the copy itself. copy_file_fast does only what
+// Why two ways: SHA-256 runs at about 1.1 GB/s here and a kernel copy at
+// over 2 GB/s, so hashing while the database is held would keep writers
+// waiting more than twice as long as the copy itself. copy_file_fast does only what
 // needs the hold; seal_file hashes and syncs the copy afterwards (the copy
 // does not change in between, so its hash is the hash of what was copied).
 #pragma once
@@ -35,7 +35,11 @@ struct CopyLimits {
 /// What was copied.
 struct CopiedFile {
     std::uint64_t size = 0;  ///< bytes copied
-    std::string sha256;      ///< lowercase hex of the copied bytes
+    std::string sha256;      ///< lowercase hex of the copied bytes (empty until sealed)
+    std::uint64_t device = 0,
+                  inode = 0;  ///< the copy's identity, so a seal can tell it is the same file
+    std::uint64_t links = 0;  ///< hard links to the copy (1 for a fresh copy)
+    bool regular = true;      ///< a regular file (not a FIFO, device, ...)
 };
 
 /// Copies `from` to the new file `to` (created with `from`'s permission
@@ -47,20 +51,21 @@ CopiedFile copy_file_hashed(const std::filesystem::path& from, const std::filesy
 
 /// Copies `from` to the new file `to` in the kernel (copy_file_range; a
 /// read/write loop where the file systems do not support it), neither hashed
-/// nor synced: seal_file() completes it. Returns the bytes copied. Errors,
-/// stop and clean-up as copy_file_hashed.
-std::uint64_t copy_file_fast(const std::filesystem::path& from, const std::filesystem::path& to,
-                             const CopyLimits& limits);
+/// nor synced: seal_file() completes it. Returns size and identity (no
+/// sha256). Errors, stop and clean-up as copy_file_hashed.
+CopiedFile copy_file_fast(const std::filesystem::path& from, const std::filesystem::path& to,
+                          const CopyLimits& limits);
 
-/// Completes a copy_file_fast copy: fsyncs `file` and returns its size and
-/// SHA-256. Refuses a symbolic link (O_NOFOLLOW). Throws std::system_error
-/// naming the operation, never the path.
+/// Completes a copy_file_fast copy: fsyncs `file` and returns its size,
+/// SHA-256 and identity. Opens only a regular file, never through a link at
+/// the last component (O_NOFOLLOW) nor blocking on a FIFO. Throws
+/// std::system_error naming the operation, never the path.
 CopiedFile seal_file(const std::filesystem::path& file);
 
 /// SHA-256 of a file's contents (lowercase hex), for verification.
 std::string sha256_file(const std::filesystem::path& file);
 
-/// Thrown by copy_file_hashed when its stop token is requested.
+/// Thrown by copy_file_hashed and copy_file_fast when their stop token is requested.
 struct copy_stopped : std::runtime_error {
     copy_stopped()
         : std::runtime_error("snapshot_files stopped: the run was cancelled or timed out") {}

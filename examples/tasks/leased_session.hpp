@@ -34,8 +34,9 @@
 //   held                           -> runs the release function on the holder
 //                                     session, then retires the lease
 //                                     (release_lease): {"released_by": "explicit"};
-//                                     then seals a copy taken under the lease in
-//                                     snapshot_dir (snapshot_seal.hpp): "snapshot"
+//                                     then, given snapshot_files' result (sealed:
+//                                     false), seals the copy taken under the lease
+//                                     in snapshot_dir (snapshot_seal.hpp): "snapshot"
 //   released earlier by unquiesce  -> {"released_by": "already_released"}; nothing
 //                                     is sent to the server again
 //   released by the watchdog       -> db_error hold_expired (a copy taken under
@@ -216,7 +217,7 @@ public:
         out["held_ms"] = outcome->held_ms;
         // Writers are flowing again: now hash and sync the copy (only this
         // call's release counts; a repeat finds the snapshot sealed or not).
-        if (outcome->by_this_call && outcome->by == released_by::explicit_release)
+        if (outcome->by_this_call && outcome->by == released_by::explicit_release && !params.sealed)
             if (auto sealed = seal_snapshot(params.snapshot_dir, lease_id, where("seal")))
                 out["snapshot"] = std::move(*sealed);
         out["elapsed_ms"] = ms_since(start);

@@ -5,9 +5,10 @@
 // `source_dir`, each a file or a directory copied recursively, skipping any
 // file or directory whose name is in `exclude` — into `snapshot_dir`, keeping
 // relative paths. Each file is hashed (SHA-256, OpenSSL libcrypto) and
-// synced: while it is copied when no lease is given, or, under a lease, after
-// unquiesce_db has released the database (snapshot_seal.hpp: the hold then
-// lasts only as long as the kernel's copy). Symbolic links are recreated as links; sockets and FIFOs are
+// synced, and the manifest .taskexec-snapshot.json is written last: while
+// copying when no lease is given, or, under a lease, after unquiesce_db has
+// released the database (snapshot_seal.hpp: the hold then lasts only as long
+// as the kernel's copy). Symbolic links are recreated as links; sockets and FIFOs are
 // skipped and listed. A failed or cancelled copy removes what it created, so
 // a directory that holds a snapshot holds a complete one.
 #include <algorithm>
@@ -44,18 +45,21 @@ public:
             undo();
             throw;
         }
-        std::sort(files_.begin(), files_.end(),
-                  [](const taskexec::json& a, const taskexec::json& b) {
-                      return a["path"].get<std::string>() < b["path"].get<std::string>();
-                  });
-        if (seal_later()) {
-            try {
-                write_seal_marker(destination_, params_.lease_id, files_);
-            } catch (const std::system_error& e) {
-                undo();
-                throw fail(kind_of(e.code()), "seal_marker", "cannot write the seal marker",
-                           e.code());
-            }
+        auto by_path = [](const taskexec::json& a, const taskexec::json& b) {
+            return a["path"].get<std::string>() < b["path"].get<std::string>();
+        };
+        std::sort(files_.begin(), files_.end(), by_path);
+        std::sort(marker_files_.begin(), marker_files_.end(), by_path);
+        // Written last: a directory without the manifest (and without the
+        // marker that promises one) is not a finished snapshot.
+        try {
+            if (seal_later())
+                write_seal_marker(destination_, params_.lease_id, marker_files_);
+            else
+                write_snapshot_manifest(destination_, files_);
+        } catch (const std::system_error& e) {
+            undo();
+            throw fail(kind_of(e.code()), "record", "cannot record the snapshot", e.code());
         }
         return {{"snapshot_dir", destination_.string()},
                 {"files", files_},
@@ -185,10 +189,8 @@ private:
         }
         CopiedFile copied;
         try {
-            if (seal_later())
-                copied.size = copy_file_fast(source_ / rel, target, limits_);
-            else
-                copied = copy_file_hashed(source_ / rel, target, limits_);
+            copied = seal_later() ? copy_file_fast(source_ / rel, target, limits_)
+                                  : copy_file_hashed(source_ / rel, target, limits_);
         } catch (const copy_stopped&) {
             throw fail(db_error_kind::cancelled, "copy", "stopped by the run (cancel or deadline)");
         } catch (const std::system_error& e) {
@@ -197,7 +199,14 @@ private:
         created_.push_back(target);
         total_bytes_ += copied.size;
         taskexec::json file = {{"path", rel.generic_string()}, {"size", copied.size}};
-        if (!seal_later()) file["sha256"] = copied.sha256;
+        if (seal_later()) {
+            marker_files_.push_back({{"path", rel.generic_string()},
+                                     {"size", copied.size},
+                                     {"device", copied.device},
+                                     {"inode", copied.inode}});
+        } else {
+            file["sha256"] = copied.sha256;
+        }
         files_.push_back(std::move(file));
     }
 
@@ -215,6 +224,8 @@ private:
     fs::path source_, destination_;
     std::vector<fs::path> created_;
     taskexec::json files_ = taskexec::json::array();
+    taskexec::json marker_files_ =
+        taskexec::json::array();  ///< files_ with identities, for the seal
     taskexec::json links_ = taskexec::json::array();
     taskexec::json skipped_ = taskexec::json::array();
     std::uint64_t total_bytes_ = 0;

@@ -3,14 +3,14 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "file_copy.hpp"
 
@@ -19,18 +19,90 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// A marker lists at most what one copy can produce; anything larger is not
-/// ours (and is not read into memory).
-constexpr std::uintmax_t max_marker_bytes = 64 << 20;
+/// A marker lists what one copy produced; anything larger is not ours and
+/// is not read into memory.
+constexpr std::size_t max_marker_bytes = 8 << 20;
 
-/// fsync of a directory, so that the names of the files in it are durable.
+[[noreturn]] void throw_errno(int error, const char* what) {
+    throw std::system_error(error, std::generic_category(), what);
+}
+
+/// Creates `file` (never replacing anything) holding `text`; fsyncs it if asked.
+void write_new_file(const fs::path& file, const std::string& text, bool sync, const char* what) {
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) throw_errno(errno, what);
+    int failure = 0;
+    for (std::size_t written = 0; written < text.size() && failure == 0;) {
+        const ssize_t put = ::write(fd, text.data() + written, text.size() - written);
+        if (put < 0 && errno == EINTR) continue;
+        if (put < 0)
+            failure = errno;
+        else
+            written += static_cast<std::size_t>(put);
+    }
+    if (failure == 0 && sync && ::fsync(fd) != 0) failure = errno;
+    if (::close(fd) != 0 && failure == 0) failure = errno;
+    if (failure != 0) {
+        std::error_code ignored;
+        fs::remove(file, ignored);
+        throw_errno(failure, what);
+    }
+}
+
+/// Reads a marker: a regular file (no link, no FIFO) of bounded size.
+/// nullopt if there is none.
+std::optional<std::string> read_marker(const fs::path& file, const db_where& where,
+                                       const std::string& not_ours) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0 && errno == ENOENT) return std::nullopt;
+    auto refuse = [&] { return db_error(db_error_kind::precondition, where, "", not_ours, false); };
+    if (fd < 0) throw refuse();  // a link (ELOOP), no permission, ...
+    std::string text;
+    struct stat st {};
+    bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+              static_cast<std::uint64_t>(st.st_size) <= max_marker_bytes;
+    char buffer[65536];
+    while (ok) {
+        const ssize_t got = ::read(fd, buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            ok = got == 0;
+            break;
+        }
+        text.append(buffer, static_cast<std::size_t>(got));
+        ok = text.size() <= max_marker_bytes;  // it may have grown since fstat
+    }
+    ::close(fd);
+    if (!ok) throw refuse();
+    return text;
+}
+
+/// fsync of a directory, so that the names in it are durable.
 void sync_directory(const fs::path& dir) {
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open a directory");
+    if (fd < 0) throw_errno(errno, "cannot open a directory");
     const int rc = ::fsync(fd);
     const int saved = errno;
     ::close(fd);
-    if (rc != 0) throw std::system_error(saved, std::generic_category(), "cannot sync a directory");
+    if (rc != 0) throw_errno(saved, "cannot sync a directory");
+}
+
+/// Every directory from the files' up to `dir`, deepest first, then `dir`'s
+/// parent (which holds `dir`'s own name).
+std::vector<fs::path> directories_to_sync(const fs::path& dir, const taskexec::json& files) {
+    std::vector<fs::path> dirs;
+    for (const taskexec::json& f : files) {
+        for (fs::path at = fs::path(f["path"].get<std::string>()).parent_path(); !at.empty();
+             at = at.parent_path())
+            if (std::find(dirs.begin(), dirs.end(), dir / at) == dirs.end())
+                dirs.push_back(dir / at);
+    }
+    std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
+        return std::distance(a.begin(), a.end()) > std::distance(b.begin(), b.end());
+    });
+    dirs.push_back(dir);
+    if (dir.has_parent_path()) dirs.push_back(dir.parent_path());
+    return dirs;
 }
 
 /// A marker entry's path: relative, no "..", and no directory on the way
@@ -50,39 +122,33 @@ bool stays_inside(const fs::path& dir, const std::string& text) {
     return true;
 }
 
-/// A marker entry as this program writes it: {"path": string, "size": unsigned}.
+/// A marker entry as snapshot_files writes it.
 bool well_formed(const taskexec::json& entry) {
+    auto unsigned_field = [&](const char* key) {
+        return entry.contains(key) && entry[key].is_number_unsigned();
+    };
     return entry.is_object() && entry.contains("path") && entry["path"].is_string() &&
-           entry.contains("size") && entry["size"].is_number_unsigned();
+           unsigned_field("size") && unsigned_field("device") && unsigned_field("inode");
 }
 
 }  // namespace
 
 void write_seal_marker(const fs::path& snapshot_dir, std::string_view lease_id,
                        const taskexec::json& files) {
-    const fs::path marker = snapshot_dir / seal_marker_name;
-    const std::string text =
-        taskexec::json{{"lease_id", lease_id}, {"files", files}}.dump();
     // O_EXCL: a copied file of that name, or a second copy into the same
     // directory under one lease, must not be silently replaced.
-    const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        throw std::system_error(errno, std::generic_category(), "cannot create the seal marker");
-    std::size_t written = 0;
-    while (written < text.size()) {
-        const ssize_t put = ::write(fd, text.data() + written, text.size() - written);
-        if (put < 0 && errno == EINTR) continue;
-        if (put < 0) {
-            const int saved = errno;
-            ::close(fd);
-            std::error_code ignored;
-            fs::remove(marker, ignored);
-            throw std::system_error(saved, std::generic_category(), "cannot write the seal marker");
-        }
-        written += static_cast<std::size_t>(put);
-    }
-    if (::close(fd) != 0)
-        throw std::system_error(errno, std::generic_category(), "cannot close the seal marker");
+    write_new_file(snapshot_dir / seal_marker_name,
+                   taskexec::json{{"lease_id", lease_id}, {"files", files}}.dump(), false,
+                   "cannot create the seal marker");
+}
+
+void write_snapshot_manifest(const fs::path& snapshot_dir, const taskexec::json& files) {
+    std::uint64_t total = 0;
+    for (const taskexec::json& f : files) total += f["size"].get<std::uint64_t>();
+    write_new_file(snapshot_dir / snapshot_manifest_name,
+                   taskexec::json{{"files", files}, {"total_bytes", total}}.dump(2) + "\n", true,
+                   "cannot create the snapshot manifest");
+    for (const fs::path& d : directories_to_sync(snapshot_dir, files)) sync_directory(d);
 }
 
 std::optional<taskexec::json> seal_snapshot(std::string_view snapshot_dir,
@@ -93,35 +159,29 @@ std::optional<taskexec::json> seal_snapshot(std::string_view snapshot_dir,
         return std::nullopt;
     const fs::path dir(snapshot_dir);
     const fs::path marker = dir / seal_marker_name;
-    std::error_code ec;
-    const fs::file_status status = fs::symlink_status(marker, ec);
-    if (ec || !fs::is_regular_file(status)) return std::nullopt;
-
     auto fail = [&](const std::string& message) {
         return db_error(db_error_kind::precondition, where, "",
                         message + "; the snapshot is not sealed (its " +
                             std::string(seal_marker_name) + " stays)",
                         false);
     };
-    const std::uintmax_t marker_size = fs::file_size(marker, ec);
-    if (ec || marker_size > max_marker_bytes) throw fail("the seal marker cannot be read");
-    std::ifstream in(marker, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    const taskexec::json record = taskexec::json::parse(text.str(), nullptr, false);
-    if (!in || record.is_discarded() || !record.is_object() || !record.contains("files") ||
+    const std::string not_ours = "the seal marker is not one this program wrote";
+    const std::optional<std::string> text = read_marker(marker, where, not_ours + "; not sealed");
+    if (!text) return std::nullopt;
+    const taskexec::json record = taskexec::json::parse(*text, nullptr, false);
+    if (record.is_discarded() || !record.is_object() || !record.contains("files") ||
         !record["files"].is_array() || !record.contains("lease_id") ||
         !record["lease_id"].is_string())
-        throw fail("the seal marker is not one this program wrote");
+        throw fail(not_ours);
     if (record["lease_id"].get<std::string>() != lease_id) return std::nullopt;
 
     taskexec::json files = taskexec::json::array();
     std::uint64_t total = 0;
     for (const taskexec::json& entry : record["files"]) {
-        if (!well_formed(entry)) throw fail("the seal marker is not one this program wrote");
+        if (!well_formed(entry)) throw fail(not_ours);
         const std::string rel = entry["path"].get<std::string>();
-        const std::uint64_t size = entry["size"].get<std::uint64_t>();
-        if (!stays_inside(dir, rel)) throw fail("the seal marker lists a path outside the snapshot");
+        if (!stays_inside(dir, rel))
+            throw fail("the seal marker lists a path outside the snapshot");
         CopiedFile sealed;
         try {
             sealed = seal_file(dir / rel);
@@ -132,20 +192,19 @@ std::optional<taskexec::json> seal_snapshot(std::string_view snapshot_dir,
                                "; the snapshot is not sealed",
                            false);
         }
-        if (sealed.size != size)
+        if (sealed.device != entry["device"].get<std::uint64_t>() ||
+            sealed.inode != entry["inode"].get<std::uint64_t>() || sealed.links != 1)
+            throw fail("a snapshot file was replaced or linked after the copy");
+        if (sealed.size != entry["size"].get<std::uint64_t>())
             throw fail("a snapshot file changed size after the copy");
         total += sealed.size;
         files.push_back({{"path", rel}, {"size", sealed.size}, {"sha256", sealed.sha256}});
     }
     try {
-        // The copies' directory entries, then the marker's removal: once the
-        // marker is gone, everything it listed is on disk.
-        std::vector<fs::path> dirs{dir};
-        for (const taskexec::json& f : files) {
-            const fs::path parent = (dir / f["path"].get<std::string>()).parent_path();
-            if (std::find(dirs.begin(), dirs.end(), parent) == dirs.end()) dirs.push_back(parent);
-        }
-        for (const fs::path& d : dirs) sync_directory(d);
+        // The manifest (synced, with every directory), then the marker's
+        // removal: once the marker is gone, the manifest and everything it
+        // lists are on disk.
+        write_snapshot_manifest(dir, files);
         fs::remove(marker);
         sync_directory(dir);
     } catch (const std::system_error& e) {
@@ -153,13 +212,12 @@ std::optional<taskexec::json> seal_snapshot(std::string_view snapshot_dir,
                        "errno " + std::to_string(e.code().value()),
                        std::string("cannot complete the seal: ") + e.code().message(), false);
     }
-    return taskexec::json{
-        {"snapshot_dir", dir.string()},
-        {"files", std::move(files)},
-        {"total_bytes", total},
-        {"seal_ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                              start)
-                        .count()}};
+    return taskexec::json{{"snapshot_dir", dir.string()},
+                          {"files", std::move(files)},
+                          {"total_bytes", total},
+                          {"seal_ms", std::chrono::duration<double, std::milli>(
+                                          std::chrono::steady_clock::now() - start)
+                                          .count()}};
 }
 
 }  // namespace taskexec_examples

@@ -7,7 +7,8 @@
 //         }
 //     }
 //
-// A Context lives for one call; engines must not keep references to it.
+// Engines must not keep references to their Context beyond the call: a
+// run's Context lives for one step, a Route's as long as the Route.
 #pragma once
 
 #include <chrono>
@@ -31,6 +32,7 @@ public:
     using clock = std::chrono::steady_clock;
 
     Context(const Context&) = default;
+    Context(Context&&) noexcept = default;
     Context& operator=(const Context&) = delete;
 
     /// The workflow named in the request.
@@ -64,9 +66,8 @@ struct context_access {
                         std::string_view engine) noexcept {
         return Context(workflow, task, engine);
     }
-    static Context make(std::string_view workflow, std::string_view task,
-                        std::string_view engine, std::stop_token stop,
-                        Context::clock::time_point deadline) noexcept {
+    static Context make(std::string_view workflow, std::string_view task, std::string_view engine,
+                        std::stop_token stop, Context::clock::time_point deadline) noexcept {
         Context ctx(workflow, task, engine);
         ctx.stop_ = std::move(stop);
         ctx.deadline_ = deadline;

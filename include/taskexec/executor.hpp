@@ -75,8 +75,7 @@ public:
             std::destroy_at(&context_);
             invoke_ = other.invoke_;
             requested_ = other.requested_;
-            std::construct_at(&context_,
-                              make_context(other.workflow(), other.task(), requested_));
+            std::construct_at(&context_, make_context(other.workflow(), other.task(), requested_));
         }
         return *this;
     }

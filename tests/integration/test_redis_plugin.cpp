@@ -174,9 +174,8 @@ TEST_CASE("redis: writes wait during the hold, reads do not; the copy restores t
     // The plugin's unquiesce_db seals the copy the host's snapshot_files made
     // (the marker file connects them; the plugin has its own inline copies).
     CHECK(s.at("sealed") == false);
-    const json u = taskexec::executor(
-        "sales", "unquiesce_db", "redis",
-        {{"lease_id", q.at("lease_id")}, {"snapshot_dir", copy.string()}});
+    const json u = taskexec::executor("sales", "unquiesce_db", "redis",
+                                      with(s, {{"lease_id", q.at("lease_id")}}));
     CHECK(u.at("released_by") == "explicit");
     CHECK(u.at("unpaused_via") == "holder");
     REQUIRE(u.contains("snapshot"));
@@ -185,6 +184,7 @@ TEST_CASE("redis: writes wait during the hold, reads do not; the copy restores t
         CHECK(taskexec_examples::sha256_file(copy / file.at("path").get<std::string>()) ==
               file.at("sha256").get<std::string>());
     CHECK_FALSE(fs::exists(copy / taskexec_examples::seal_marker_name));
+    CHECK(fs::exists(copy / taskexec_examples::snapshot_manifest_name));
     CHECK(u.at("held_ms").get<double>() >= 400);
     REQUIRE(write.done_within(2s));
     write.get();

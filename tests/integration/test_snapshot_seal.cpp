@@ -24,19 +24,33 @@ json quiesce(const taskexec_it::SqliteDb& db) {
     return taskexec::executor("sales", "quiesce_db", "sqlite", {{"path", db.path()}});
 }
 
-json copy_files(const json& quiesced, const std::string& snapshot_dir, json extra = json::object()) {
+json copy_files(const json& quiesced, const std::string& snapshot_dir,
+                json extra = json::object()) {
     return taskexec::executor(
         "sales", "snapshot_files", "sqlite",
-        taskexec_it::merged(taskexec_it::merged(quiesced, {{"snapshot_dir", snapshot_dir}}), extra));
+        taskexec_it::merged(taskexec_it::merged(quiesced, {{"snapshot_dir", snapshot_dir}}),
+                            extra));
 }
 
+/// unquiesce_db given the copy's result, as a run gives it (sealed: false).
 json unquiesce(const json& lease_id, const std::string& snapshot_dir) {
-    return taskexec::executor("sales", "unquiesce_db", "sqlite",
-                              {{"lease_id", lease_id}, {"snapshot_dir", snapshot_dir}});
+    return taskexec::executor(
+        "sales", "unquiesce_db", "sqlite",
+        {{"lease_id", lease_id}, {"snapshot_dir", snapshot_dir}, {"sealed", false}});
 }
 
 fs::path marker_in(const std::string& snapshot_dir) {
     return fs::path(snapshot_dir) / taskexec_examples::seal_marker_name;
+}
+
+fs::path manifest_in(const std::string& snapshot_dir) {
+    return fs::path(snapshot_dir) / taskexec_examples::snapshot_manifest_name;
+}
+
+/// The manifest's files, read back from the snapshot directory.
+json manifest_files(const std::string& snapshot_dir) {
+    std::ifstream in(manifest_in(snapshot_dir));
+    return json::parse(in).at("files");
 }
 
 /// The db_error inside what `fn` threw (a task_failed error).
@@ -79,6 +93,7 @@ TEST_CASE("seal: a sales run copies under the hold and hashes after the release"
                                              f["path"].get<std::string>()));
     }
     CHECK_FALSE(fs::exists(marker_in(db.snapshot_dir())));
+    CHECK(manifest_files(db.snapshot_dir()) == sealed["files"]);  // recorded in the snapshot too
     CHECK(taskexec_it::write_lock_free(db.path()));
 }
 
@@ -96,6 +111,7 @@ TEST_CASE("seal: without a lease, or with hash_during_hold, the copy is hashed a
         REQUIRE(s["files"].size() == 1);
         CHECK(s["files"][0]["sha256"] == taskexec_examples::sha256_file(db.path()));
         CHECK_FALSE(fs::exists(marker_in(db.snapshot_dir())));
+        CHECK(manifest_files(db.snapshot_dir()) == s["files"]);
     }
     SECTION("hash_during_hold under a lease") {
         const json q = quiesce(db);
@@ -103,7 +119,9 @@ TEST_CASE("seal: without a lease, or with hash_during_hold, the copy is hashed a
         CHECK(s["sealed"] == true);
         CHECK(s["files"][0]["sha256"] == taskexec_examples::sha256_file(db.path()));
         CHECK_FALSE(fs::exists(marker_in(db.snapshot_dir())));
-        const json u = unquiesce(q["lease_id"], db.snapshot_dir());
+        CHECK(manifest_files(db.snapshot_dir()) == s["files"]);
+        const json u = taskexec::executor("sales", "unquiesce_db", "sqlite",
+                                          taskexec_it::merged(s, {{"lease_id", q["lease_id"]}}));
         CHECK(u["released_by"] == "explicit");
         CHECK_FALSE(u.contains("snapshot"));  // nothing was left to seal
     }
@@ -126,12 +144,16 @@ TEST_CASE("seal: a release that is not explicit leaves the copy unsealed",
         CHECK(report.steps[1].status == taskexec::step_status::ok);
         CHECK(report.steps[2].status == taskexec::step_status::failed);
         CHECK(fs::exists(marker_in(db.snapshot_dir())));  // recognisably not a snapshot
+        CHECK_FALSE(fs::exists(manifest_in(db.snapshot_dir())));
     }
-    SECTION("unquiesce without snapshot_dir, then a repeat with it") {
+    SECTION("unquiesce without the copy's result (its compensation after a failed copy)") {
         const json q = quiesce(db);
         copy_files(q, db.snapshot_dir());
-        const json u = taskexec::executor("sales", "unquiesce_db", "sqlite",
-                                          {{"lease_id", q["lease_id"]}});
+        // snapshot_dir alone is not enough: only a successful snapshot_files
+        // result (sealed: false) asks for the seal.
+        const json u =
+            taskexec::executor("sales", "unquiesce_db", "sqlite",
+                               {{"lease_id", q["lease_id"]}, {"snapshot_dir", db.snapshot_dir()}});
         CHECK(u["released_by"] == "explicit");
         CHECK_FALSE(u.contains("snapshot"));
         // A repeat never seals: its release is not the one the copy was under.
@@ -139,6 +161,7 @@ TEST_CASE("seal: a release that is not explicit leaves the copy unsealed",
         CHECK(again["released_by"] == "already_released");
         CHECK_FALSE(again.contains("snapshot"));
         CHECK(fs::exists(marker_in(db.snapshot_dir())));
+        CHECK_FALSE(fs::exists(manifest_in(db.snapshot_dir())));
     }
     CHECK(taskexec_it::write_lock_free(db.path()));
 }
@@ -171,11 +194,29 @@ TEST_CASE("seal: a copy changed or a marker tampered with is refused, after the 
     SECTION("a copied file grew") {
         std::ofstream(fs::path(secret_dir) / "sales.db", std::ios::app) << "tampered";
     }
+    SECTION("a copied file was replaced by another of the same size") {
+        const fs::path copy = fs::path(secret_dir) / "sales.db";
+        fs::copy_file(copy, fs::path(secret_dir) / "other");
+        fs::rename(fs::path(secret_dir) / "other", copy);
+    }
+    SECTION("a copied file gained a hard link") {
+        fs::create_hard_link(fs::path(secret_dir) / "sales.db", db.dir() / "hard-link");
+    }
+    SECTION("the marker is a link to a file elsewhere") {
+        const fs::path elsewhere = db.dir() / "marker-elsewhere.json";
+        fs::rename(marker_in(secret_dir), elsewhere);
+        fs::create_symlink(elsewhere, marker_in(secret_dir));
+    }
+    SECTION("the marker is larger than any marker we write") {
+        fs::remove(marker_in(secret_dir));
+        std::ofstream(marker_in(secret_dir)) << std::string(9 << 20, ' ');
+    }
     SECTION("a marker path leaves the snapshot") {
         fs::remove(marker_in(secret_dir));
         std::ofstream(marker_in(secret_dir))
             << json{{"lease_id", q["lease_id"]},
-                    {"files", {{{"path", "../sales.db"}, {"size", 1}}}}}
+                    {"files",
+                     {{{"path", "../sales.db"}, {"size", 1}, {"device", 0}, {"inode", 0}}}}}
                    .dump();
     }
     SECTION("a copied file was replaced by a link") {
@@ -192,21 +233,36 @@ TEST_CASE("seal: a copy changed or a marker tampered with is refused, after the 
     SECTION("a marker path through a link to a directory outside") {
         fs::create_directory_symlink(db.dir(), fs::path(secret_dir) / "out");
         fs::remove(marker_in(secret_dir));
-        std::ofstream(marker_in(secret_dir))
-            << json{{"lease_id", q["lease_id"]},
-                    {"files", {{{"path", "out/sales.db"}, {"size", fs::file_size(db.path())}}}}}
-                   .dump();
+        std::ofstream(marker_in(secret_dir)) << json{
+            {"lease_id", q["lease_id"]},
+            {"files",
+             {{{"path", "out/sales.db"},
+               {"size", fs::file_size(db.path())},
+               {"device", 0},
+               {"inode", 0}}}}}.dump();
     }
     SECTION("the marker is not JSON") {
         fs::remove(marker_in(secret_dir));
         std::ofstream(marker_in(secret_dir)) << "{not json";
     }
-    const auto error = db_error_thrown([&] { unquiesce(q["lease_id"], secret_dir); });
+    std::string outer_text;
+    const auto error = db_error_thrown([&] {
+        try {
+            unquiesce(q["lease_id"], secret_dir);
+        } catch (const taskexec::error& e) {
+            outer_text = std::string(e.what()) + e.to_json().dump();
+            throw;
+        }
+    });
     REQUIRE(error.has_value());
     CHECK(error->kind() == db_error_kind::precondition);
     CHECK(error->where().step == "seal");
-    CHECK(std::string(error->what()).find("sentinel-8f3a") == std::string::npos);
-    CHECK(std::string(error->what()).find("sales.db") == std::string::npos);
+    for (const std::string& text : {std::string(error->what()), outer_text}) {
+        CHECK(text.find("sentinel-8f3a") == std::string::npos);
+        CHECK(text.find("sales.db") == std::string::npos);
+    }
+    CHECK_FALSE(outer_text.empty());
+    CHECK_FALSE(fs::exists(manifest_in(secret_dir)));
     // The release came first: the database is writable, the lease retired.
     CHECK(taskexec_it::write_lock_free(db.path()));
     CHECK(unquiesce(q["lease_id"], secret_dir)["released_by"] == "already_released");

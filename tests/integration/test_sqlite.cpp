@@ -97,9 +97,9 @@ TEST_CASE("sqlite: quiesce, copy, unquiesce under a live writer gives a consiste
     const std::int64_t last_before_release = writer.last_seq();
 
     const auto release_started = clock_type::now();
-    const json u = taskexec::executor(
-        "sales", "unquiesce_db", "sqlite",
-        {{"lease_id", q["lease_id"]}, {"snapshot_dir", db.snapshot_dir()}});
+    // unquiesce_db gets the copy's result, as a run merges it: it seals the copy.
+    const json u = taskexec::executor("sales", "unquiesce_db", "sqlite",
+                                      taskexec_it::merged(snap, {{"lease_id", q["lease_id"]}}));
     CHECK(u["released_by"] == "explicit");
     CHECK(u["held_ms"].get<double>() >= 400.0);
     // The seal, after the release: the hash of every copy equals the hash of
@@ -114,6 +114,8 @@ TEST_CASE("sqlite: quiesce, copy, unquiesce under a live writer gives a consiste
     }
     CHECK_FALSE(std::filesystem::exists(std::filesystem::path(db.snapshot_dir()) /
                                         taskexec_examples::seal_marker_name));
+    CHECK(std::filesystem::exists(std::filesystem::path(db.snapshot_dir()) /
+                                  taskexec_examples::snapshot_manifest_name));
     const auto resumed = writer.wait_for_commit_after(last_before_release, 10s);
     REQUIRE(resumed != clock_type::time_point{});
     CHECK(writer.waited_attempts() >= 1);  // counted when the waiting attempt commits

@@ -50,12 +50,12 @@ template <class Error = error>
         original = "an exception not derived from std::exception";
     }
     json where = {{"workflow", ctx.workflow()}, {"task", ctx.task()}, {"engine", ctx.engine()}};
-    std::throw_with_nested(Error(error(errc::task_failed,
-                                       "task " + quote_name(ctx.task()) + " failed on engine " +
-                                           quote_name(ctx.engine()) + " in workflow " +
-                                           quote_name(ctx.workflow()) + ": " +
-                                           std::string(what_failed) + original,
-                                       std::move(where))));
+    std::throw_with_nested(
+        Error(error(errc::task_failed,
+                    "task " + quote_name(ctx.task()) + " failed on engine " +
+                        quote_name(ctx.engine()) + " in workflow " + quote_name(ctx.workflow()) +
+                        ": " + std::string(what_failed) + original,
+                    std::move(where))));
 }
 
 /// The DispatchSupport entries: the errors of payload_diagnosis.hpp and

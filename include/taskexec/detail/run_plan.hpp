@@ -1,7 +1,7 @@
 // taskexec/detail/run_plan.hpp — resolving a whole workflow run up front.
 //
 //     const RunPlan plan = plan_run(Registry::instance().index(), "sales", "postgres");
-//     for (const StepPlan& s : plan.steps) s.engine->invoke(payload, ctx);
+//     for (const StepPlan& s : plan.steps) call_engine(s.engine->invoke, payload, ctx);
 //
 // A run resolves every step and every compensation for its engine before it
 // starts anything: an unknown workflow, a missing engine or a conflict must

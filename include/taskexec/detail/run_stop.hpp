@@ -4,7 +4,7 @@
 //     if (stop_cause c = stop.before_step(); c != stop_cause::none) ...  // not started
 //     steady_time deadline = stop.begin_step(start);
 //     Context ctx = context_access::make(w, t, e, stop.token(), deadline);
-//     json r = entry->invoke(input, ctx);
+//     json r = call_engine(entry->invoke, input, ctx);
 //     stop_cause c = stop.end_step(steady_clock::now());  // timed_out even with a result
 //
 // One stop source serves every step of a run: once it is signalled the run

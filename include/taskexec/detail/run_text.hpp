@@ -65,7 +65,7 @@ TASKEXEC_INTERNAL_COLD inline json stopped_error(const StopSite& s) {
         .to_json();
 }
 
-/// The error JSON of an exception invoke() let through. invoke() throws
+/// The error JSON of an exception call_engine() let through. It throws
 /// taskexec::error only, but a run must reach its compensations even if,
 /// say, copying a result ran out of memory.
 TASKEXEC_INTERNAL_COLD inline json failure_json(std::string_view workflow, std::string_view task,
