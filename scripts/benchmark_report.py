@@ -113,6 +113,17 @@ def fastest(results, name, key="cpu_time"):
     return min(to_ns(e, key) for e in runs)
 
 
+def best_throughput(results, name):
+    """The least disturbed repetition's items per second (the rule of
+    fastest(), for a rate: the maximum)."""
+    runs = [e for e in results["benchmarks"]
+            if e.get("run_type", "iteration") == "iteration"
+            and (e.get("run_name", e["name"]) == name or e["name"] == name)]
+    if not runs:
+        return pick(results, name)["items_per_second"]
+    return max(e["items_per_second"] for e in runs)
+
+
 def machine():
     model = "unknown"
     try:
@@ -154,7 +165,7 @@ def report(args):
     executor = fastest(dispatch, "BM_executor")
     route = fastest(dispatch, "BM_route")
     naive = fastest(dispatch, "BM_unordered_map_function")
-    not_inlined = fastest(dispatch, "BM_direct_call_not_inlined")
+    inlined = fastest(dispatch, "BM_direct_execute_inlined")
     # The counter divides every allocation the benchmark's thread made while
     # the loop ran by the calls made; Google Benchmark itself allocates a
     # handful of times per run (loop set-up and tear-down). So: allocations
@@ -164,8 +175,9 @@ def report(args):
     allocs = max(e["allocs_per_call"] for e in alloc_entries)
     alloc_total = max(e["allocs_per_call"] * e["iterations"] for e in alloc_entries)
     alloc_calls = min(e["iterations"] for e in alloc_entries)
-    t1 = pick(dispatch, "BM_executor_threads/real_time/threads:1")["items_per_second"]
-    t2 = pick(dispatch, "BM_executor_threads/real_time/threads:2")["items_per_second"]
+    # Throughput: each thread count's best repetition, as for the times.
+    t1 = best_throughput(dispatch, "BM_executor_threads/real_time/threads:1")
+    t2 = best_throughput(dispatch, "BM_executor_threads/real_time/threads:2")
 
     three = fastest(run, "BM_three_executor_calls")
     workflow = fastest(run, "BM_run_workflow_three_steps")
@@ -240,11 +252,12 @@ def report(args):
                      f"{'yes' if held else '**no**'} |")
     lines += [
         "",
-        f"Target 3 beside the same `execute` behind a direct call the compiler may not "
-        f"inline (`BM_direct_call_not_inlined`): {route:.1f} ns vs {not_inlined:.1f} ns = "
-        f"**{route / not_inlined:.2f}x**. The floor of targets 1 and 3 lets the compiler "
-        f"fold the engine's body into the benchmark loop; no call behind a registry can "
-        f"be inlined (see the notes on target 3).",
+        f"The floor of targets 1 and 3 is a direct call of the engine's `execute`, "
+        f"which is defined in its own file, as registered engines are. Not a target, "
+        f"for comparison: the engine's body compiled into the benchmark loop itself "
+        f"(`BM_direct_execute_inlined`) costs {inlined:.1f} ns; the `Route` is "
+        f"{route / inlined:.2f}x that and `executor()` {executor / inlined:.2f}x "
+        f"(see the notes on target 3).",
     ]
     if "typed" in compile_:
         t = compile_["typed"]
