@@ -126,6 +126,17 @@ def throughputs(results, name):
     return runs
 
 
+def median_time(results, name, key="cpu_time"):
+    """The median repetition of `name`, in ns (shown beside the fastest)."""
+    runs = [to_ns(e, key) for e in results["benchmarks"]
+            if e.get("run_type", "iteration") == "iteration"
+            and not e.get("error_occurred")
+            and (e.get("run_name", e["name"]) == name or e["name"] == name)]
+    if not runs:
+        raise KeyError(f"no repetitions of benchmark {name!r} in results")
+    return statistics.median(runs)
+
+
 def machine():
     model = "unknown"
     try:
@@ -146,6 +157,13 @@ def machine():
 
 
 def commit():
+    """The commit the figures were measured at: run_benchmarks.sh records it
+    (TASKEXEC_BENCH_COMMIT) before building, so a report regenerated later
+    still names the code that ran; else the checkout's HEAD now."""
+    recorded = os.environ.get("TASKEXEC_BENCH_COMMIT")
+    if recorded:
+        return recorded
+
     def git(*a):
         return subprocess.run(["git", *a], capture_output=True, text=True).stdout.strip()
     sha = git("rev-parse", "--short=12", "HEAD") or "unknown"
@@ -168,6 +186,8 @@ def report(args):
     route = fastest(dispatch, "BM_route")
     naive = fastest(dispatch, "BM_unordered_map_function")
     not_inlined = fastest(dispatch, "BM_direct_call_not_inlined")
+    route_apart = fastest(dispatch, "BM_route_registered_apart")
+    route_median_ratio = median_time(dispatch, "BM_route") / median_time(dispatch, "BM_direct_execute")
     # The counter divides every allocation the benchmark's thread made while
     # the loop ran by the calls made; Google Benchmark itself allocates a
     # handful of times per run (loop set-up and tear-down). So: allocations
@@ -209,7 +229,8 @@ def report(args):
          f"{executor:.1f} ns vs {naive:.1f} ns = **{naive / executor:.2f}x faster**",
          executor < naive),
         ("3", "`Route` call vs the floor", "<= 1.1x",
-         f"{route:.1f} ns vs {direct:.1f} ns = **{route / direct:.2f}x**", route / direct <= 1.1),
+         f"{route:.1f} ns vs {direct:.1f} ns = **{route / direct:.2f}x** (fastest "
+         f"repetitions; medians: {route_median_ratio:.2f}x)", route / direct <= 1.1),
         ("4", "heap allocations per `executor()` / `Route` call", "0",
          f"**{round(allocs)}** ({alloc_total:.0f} in all over {alloc_calls:,.0f} calls: "
          "the benchmark loop's own set-up)", alloc_total < 100),
@@ -249,7 +270,11 @@ def report(args):
         f"- Date: {now}",
         f"- Machine: {m['cpu']}, {m['cores']} cores, Linux {m['kernel']}; "
         f"load average at the end of the run: {m['load']}",
-        f"- Compiler (compile-time target): {compile_['compiler']}",
+        f"- Compiler: {compile_['compiler']}; the benchmarks are built by the `bench` "
+        f"preset (CMake `Release`: -O3 -DNDEBUG)",
+        f"- Google Benchmark: {dispatch.get('context', {}).get('library_build_type', 'unknown')} "
+        f"build of the library (Debian's package); it only runs the timing loop, "
+        f"the same for every variant",
         "",
         "| # | measure | target | measured | held |",
         "|---|---|---|---|---|",
@@ -259,12 +284,12 @@ def report(args):
                      f"{'yes' if held else '**no**'} |")
     lines += [
         "",
-        f"The floor of targets 1 and 3 calls the engine's `execute` with its body in view, "
-        f"so the compiler may inline it into the benchmark's loop; the engine is registered "
-        f"in a file of its own, as the examples register theirs (see the notes on target "
-        f"3). Not a target, for comparison: the same `execute` behind a direct call the "
-        f"compiler may not inline (`BM_direct_call_not_inlined`) costs {not_inlined:.1f} ns; "
-        f"the `Route` is {route / not_inlined:.2f}x that.",
+        f"Beside target 3, not targets: the same engine body registered from a small "
+        f"file of its own (`BM_route_registered_apart`, see the notes on target 3): "
+        f"{route_apart:.1f} ns = **{route_apart / direct:.2f}x** the floor; and the "
+        f"floor's `execute` behind a direct call the compiler may not inline "
+        f"(`BM_direct_call_not_inlined`): {not_inlined:.1f} ns = "
+        f"{not_inlined / direct:.2f}x the floor.",
     ]
     if "typed" in compile_:
         t = compile_["typed"]

@@ -32,6 +32,13 @@ if ((${#extra[@]})); then
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${extra[@]}"
 fi
 
+# The commit measured, recorded before building (the report names it).
+TASKEXEC_BENCH_COMMIT="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
+if [[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+    TASKEXEC_BENCH_COMMIT+=" (with uncommitted changes)"
+fi
+export TASKEXEC_BENCH_COMMIT
+
 cmake --preset bench >/dev/null
 cmake --build --preset bench --target bench_dispatch bench_run bench_registration bench_sqlite_snapshot
 

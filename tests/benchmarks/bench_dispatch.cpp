@@ -1,6 +1,6 @@
 // Dispatch cost: executor() by names, a Route, and two baselines in the same
 // binary — the floor (calling the engine's execute directly, its body in
-// view; see bench_engines.hpp) and the naive
+// view) and the naive
 // design (a std::unordered_map<std::string, std::function> keyed by a string
 // built per call). Figures are ratios within one run; see run_benchmarks.sh.
 #include <benchmark/benchmark.h>
@@ -14,6 +14,11 @@
 #include "bench_engines.hpp"
 
 using taskexec::json;
+
+// Registered here, in the file that calls it, as the quick-start example
+// registers its engines. (bench::AddApart is registered in bench_engines.cpp.)
+TASKEXEC_ENGINE(bench::AddLocal);
+TASKEXEC_WORKFLOW(bench::AddWf);
 
 namespace {
 
@@ -82,6 +87,19 @@ void BM_route(benchmark::State& state) {
     report_allocations(state, before);
 }
 
+/// Not a target: the same Route call, to the same body registered from a
+/// file of its own (bench::AddApart). Reported beside target 3.
+void BM_route_registered_apart(benchmark::State& state) {
+    const json payload = bench::make_payload();
+    const taskexec::Route route = taskexec::resolve(workflow_name, task_name, "apart");
+    const std::uint64_t before = bench::allocations();
+    for (auto _ : state) {
+        json r = route(payload);
+        benchmark::DoNotOptimize(r);
+    }
+    report_allocations(state, before);
+}
+
 void BM_unordered_map_function(benchmark::State& state) {
     const json payload = bench::make_payload();
     std::unordered_map<std::string, std::function<json(const json&)>> table;
@@ -103,6 +121,7 @@ BENCHMARK(BM_direct_execute);
 BENCHMARK(BM_direct_call_not_inlined);
 BENCHMARK(BM_executor);
 BENCHMARK(BM_route);
+BENCHMARK(BM_route_registered_apart);
 BENCHMARK(BM_unordered_map_function);
 // Throughput scaling: each thread dispatches with its own payload.
 BENCHMARK(BM_executor)->Name("BM_executor_threads")->Threads(1)->Threads(2)->UseRealTime();

@@ -1,8 +1,7 @@
-// Registers the dispatch benchmarks' engine from a file of its own, as the
-// examples do (examples/tasks/*.cpp): the engine's invoke function is
-// compiled here, where TASKEXEC_ENGINE is, and not in the benchmark's large
-// file (see the notes on target 3 in scripts/benchmark_notes.md).
+// Registers bench::AddApart from a small file of its own: its invoke function
+// is compiled here, where TASKEXEC_ENGINE names it, away from the benchmark
+// loops of bench_dispatch.cpp (see the notes on target 3 in
+// scripts/benchmark_notes.md). Not the engine of any target.
 #include "bench_engines.hpp"
 
-TASKEXEC_ENGINE(bench::AddLocal);
-TASKEXEC_WORKFLOW(bench::AddWf);
+TASKEXEC_ENGINE(bench::AddApart);
