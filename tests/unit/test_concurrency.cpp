@@ -19,6 +19,16 @@ struct CountLocal : Count, taskexec::Engine<"local"> {
     json execute(const json& p) { return p.get<int>() + 1; }
 };
 TASKEXEC_ENGINE(CountLocal);
+// Reads the Context it is handed. A Route hands all its callers one Context
+// (executor.hpp), so concurrent calls read one object: TSan watches that.
+struct CountNamed : Count, taskexec::Engine<"named"> {
+    json execute(const json& p, taskexec::Context& ctx) {
+        return {{"n", p.get<int>() + 1},
+                {"where", std::string(ctx.workflow()) + "/" + std::string(ctx.task()) + "/" +
+                              std::string(ctx.engine())}};
+    }
+};
+TASKEXEC_ENGINE(CountNamed);
 struct CountWf : taskexec::Workflow<"cc.wf", Count> {};
 TASKEXEC_WORKFLOW(CountWf);
 
@@ -87,7 +97,7 @@ TEST_CASE("dispatch from several threads while registering") {
     CHECK(failures.load() == 0);
     CHECK(calls.load() >= 6000);
     const auto engines = taskexec::TaskEngineMap::instance().engines("cc.count");
-    CHECK(engines.size() == static_cast<std::size_t>(late_count) + 1);
+    CHECK(engines.size() == static_cast<std::size_t>(late_count) + 2);  // + local, named
     CHECK(taskexec::executor("cc.wf", "cc.count", "e123", 0) == 123);
     CHECK(taskexec::executor("cc.wf", "cc.count", "e000", 0) == 0);
 }
@@ -102,4 +112,24 @@ TEST_CASE("many threads dispatch the same request at once") {
         });
     for (auto& t : threads) t.join();
     CHECK(wrong.load() == 0);
+}
+
+TEST_CASE("one Route and its copies called from several threads at once") {
+    const taskexec::Route shared = taskexec::resolve("cc.wf", "cc.count", "named");
+    std::vector<std::thread> threads;
+    std::atomic<int> wrong{0};
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            // Half the threads call the shared Route, half a copy made here
+            // (a copy re-points its Context at its own buffer).
+            const taskexec::Route copy = shared;
+            const taskexec::Route& route = t % 2 == 0 ? shared : copy;
+            for (int i = 0; i < 500; ++i) {
+                const json r = route(i);
+                if (r.at("n") != i + 1 || r.at("where") != "cc.wf/cc.count/named") ++wrong;
+            }
+        });
+    for (auto& t : threads) t.join();
+    CHECK(wrong.load() == 0);
+    CHECK(shared(41).at("n") == 42);
 }

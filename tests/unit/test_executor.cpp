@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <taskexec/taskexec.hpp>
 
@@ -79,6 +80,10 @@ struct ThrowingLocal : Throwing, taskexec::Engine<"local"> {
             throw taskexec::error(errc::unknown_engine, "inner taskexec error");
         if (kind == "nested")
             return taskexec::executor("ex.wf", "ex.login", "local", json::object());
+        if (kind == "nested_twice")  // this engine again, which dispatches "nested"
+            return taskexec::executor("ex.wf", "ex.throwing", "local", {{"kind", "nested"}});
+        if (kind == "nested_bad_result")
+            return taskexec::executor("ex.wf", "ex.bad_result", "local", json::object());
         throw NotStd{};
     }
 };
@@ -113,6 +118,33 @@ std::string nested_what(const json& payload) {
         }
     }
     return "";
+}
+
+/// Appends the codes of the taskexec::errors nested under `e`, outermost
+/// first; "other" for anything else nested, which ends the chain.
+void collect_nested_codes(const std::exception& e, std::vector<std::string>& codes) {
+    try {
+        std::rethrow_if_nested(e);
+    } catch (const taskexec::error& inner) {  // alive while this handler runs
+        codes.emplace_back(taskexec::to_string(inner.code()));
+        collect_nested_codes(inner, codes);
+    } catch (...) {
+        codes.emplace_back("other");
+    }
+}
+
+/// Calls ex.throwing with `payload`; the code of the error it throws and of
+/// everything nested under it, outermost first. Caught by reference: the
+/// nesting is in the thrown type (a copy would slice it off).
+std::vector<std::string> nested_codes(const json& payload) {
+    std::vector<std::string> codes;
+    try {
+        taskexec::executor("ex.wf", "ex.throwing", "local", payload);
+    } catch (const taskexec::error& e) {
+        codes.emplace_back(taskexec::to_string(e.code()));
+        collect_nested_codes(e, codes);
+    }
+    return codes;
 }
 
 /// Asserts the sentinel appears nowhere in an error.
@@ -289,6 +321,25 @@ TEST_CASE("task_failed wraps whatever the engine threw and keeps it nested") {
             [] { taskexec::executor("ex.wf", "ex.throwing", "local", {{"kind", "nested"}}); });
         CHECK(e.code() == errc::task_failed);
         CHECK(contains(e.what(), "invalid payload"));
+    }
+    SECTION("two levels of nested dispatch: each engine's failure wraps the one below") {
+        const auto e = catch_error([] {
+            taskexec::executor("ex.wf", "ex.throwing", "local", {{"kind", "nested_twice"}});
+        });
+        // outer engine -> middle engine -> the payload the middle one sent
+        CHECK(nested_codes({{"kind", "nested_twice"}}) ==
+              std::vector<std::string>{"task_failed", "task_failed", "invalid_payload"});
+        CHECK(contains(e.what(), "invalid payload"));
+    }
+    SECTION("a nested dispatch whose result does not convert fails the outer engine") {
+        const auto e = catch_error([] {
+            taskexec::executor("ex.wf", "ex.throwing", "local", {{"kind", "nested_bad_result"}});
+        });
+        // outer engine -> the inner dispatch's task_failed -> nlohmann's error
+        CHECK(nested_codes({{"kind", "nested_bad_result"}}) ==
+              std::vector<std::string>{"task_failed", "task_failed", "other"});
+        CHECK(contains(e.what(), "'ex.throwing'"));
+        CHECK(contains(e.what(), "'ex.bad_result'"));
     }
     SECTION("a result that does not convert to Result") {
         const auto e = catch_error([] { taskexec::executor("ex.wf", "ex.bad_result", "local", {}); });
