@@ -101,40 +101,42 @@ def pick(results, name, aggregate="median"):
     return plain
 
 
+def repetitions(results, name):
+    """Every repetition of `name` that ran (no aggregates, no errored runs)."""
+    return [e for e in results["benchmarks"]
+            if e.get("run_type", "iteration") == "iteration"
+            and not e.get("error_occurred")
+            and (e.get("run_name", e["name"]) == name or e["name"] == name)]
+
+
+def required_repetitions(results, name):
+    """repetitions(), raising if there are none (no silent fallback to
+    another statistic)."""
+    runs = repetitions(results, name)
+    if not runs:
+        raise KeyError(f"no repetitions of benchmark {name!r} in results")
+    return runs
+
+
 def fastest(results, name, key="cpu_time"):
     """The least disturbed repetition of `name`, in ns: on a shared machine
     other tenants only ever add time, so the minimum over repetitions is the
     best estimate of the cost itself (the compile-time figures use the same
     rule). Falls back to the median aggregate when there are no repetitions."""
-    runs = [e for e in results["benchmarks"]
-            if e.get("run_type", "iteration") == "iteration"
-            and (e.get("run_name", e["name"]) == name or e["name"] == name)]
+    runs = repetitions(results, name)
     if not runs:
         return to_ns(pick(results, name), key)
     return min(to_ns(e, key) for e in runs)
 
 
 def throughputs(results, name):
-    """Items per second of every repetition of `name` that ran; raises if
-    there are none (no silent fallback to another statistic)."""
-    runs = [e["items_per_second"] for e in results["benchmarks"]
-            if e.get("run_type", "iteration") == "iteration"
-            and not e.get("error_occurred")
-            and (e.get("run_name", e["name"]) == name or e["name"] == name)]
-    if not runs:
-        raise KeyError(f"no repetitions of benchmark {name!r} in results")
-    return runs
+    """Items per second of every repetition of `name`."""
+    return [e["items_per_second"] for e in required_repetitions(results, name)]
 
 
 def median_time(results, name, key="cpu_time"):
     """The median repetition of `name`, in ns (shown beside the fastest)."""
-    runs = [to_ns(e, key) for e in results["benchmarks"]
-            if e.get("run_type", "iteration") == "iteration"
-            and not e.get("error_occurred")
-            and (e.get("run_name", e["name"]) == name or e["name"] == name)]
-    if not runs:
-        raise KeyError(f"no repetitions of benchmark {name!r} in results")
-    return statistics.median(runs)
+    return statistics.median(to_ns(e, key) for e in required_repetitions(results, name))
 
 
 def machine():
