@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -40,7 +41,9 @@ public:
         const auto start = std::chrono::steady_clock::now();
         validate();
         try {
-            for (const std::string& entry : params_.files_to_copy) copy_entry(fs::path(entry));
+            // Normal form ("./a" is "a"), so reported paths never hold "./".
+            for (const std::string& entry : params_.files_to_copy)
+                copy_entry(fs::path(entry).lexically_normal());
         } catch (...) {
             undo();
             throw;
@@ -128,6 +131,36 @@ private:
         if (destination_ == source_)
             throw fail(db_error_kind::config, "validate",
                        "snapshot_dir must not be the source directory");
+        // Found before anything is copied: the record would fail (O_EXCL)
+        // only after the whole copy.
+        for (const std::string_view name : {snapshot_manifest_name, seal_marker_name}) {
+            if (fs::exists(fs::symlink_status(destination_ / name, ec)))
+                throw fail(db_error_kind::precondition, "destination",
+                           "snapshot_dir already holds a snapshot (its '" + std::string(name) +
+                               "'); take the copy into a new directory");
+        }
+    }
+
+    /// Whether `rel` would land on a name snapshot_seal.hpp writes at the top
+    /// of snapshot_dir. A source file of that name (a snapshot of a directory
+    /// holding an earlier snapshot) would collide with the record, or — the
+    /// marker's name, copied without a lease — leave a finished snapshot
+    /// looking unfinished forever; nested ones are ordinary files.
+    static bool reserved_at_top(const fs::path& rel) {
+        const fs::path normal = rel.lexically_normal();
+        std::vector<fs::path> parts;
+        for (const fs::path& part : normal)
+            if (!part.empty() && part != ".") parts.push_back(part);
+        return parts.size() == 1 && (parts[0] == fs::path(snapshot_manifest_name) ||
+                                     parts[0] == fs::path(seal_marker_name));
+    }
+
+    void refuse_reserved(const fs::path& rel) const {
+        if (reserved_at_top(rel))
+            throw fail(db_error_kind::config, "copy",
+                       "a file to copy would land on '" + rel.lexically_normal().string() +
+                           "' at the top of snapshot_dir, a name the snapshot keeps for "
+                           "its own record; add that name to 'exclude'");
     }
 
     /// Under a lease, hashing and syncing wait for the release.
@@ -150,7 +183,7 @@ private:
         make_directory(rel);
         for (auto it = fs::recursive_directory_iterator(source_ / rel, ec);
              !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-            const fs::path sub = rel / fs::relative(it->path(), source_ / rel);
+            const fs::path sub = (rel / fs::relative(it->path(), source_ / rel)).lexically_normal();
             // Never copy a snapshot into itself (snapshot_dir inside source_dir).
             if (excluded(sub) || it->path() == destination_) {
                 if (it->is_directory(ec)) it.disable_recursion_pending();
@@ -167,6 +200,7 @@ private:
     }
 
     void make_directory(const fs::path& rel) {
+        refuse_reserved(rel);
         std::error_code ec;
         if (fs::create_directories(destination_ / rel, ec)) created_.push_back(destination_ / rel);
         if (ec) throw fail(kind_of(ec), "destination", "cannot create a directory", ec);
@@ -175,6 +209,7 @@ private:
     void copy_one(const fs::path& rel, const fs::file_status& st) {
         make_directory(rel.parent_path());
         const fs::path target = destination_ / rel;
+        refuse_reserved(rel);
         std::error_code ec;
         if (fs::is_symlink(st)) {
             fs::create_symlink(fs::read_symlink(source_ / rel, ec), target, ec);

@@ -268,3 +268,85 @@ TEST_CASE("seal: a copy changed or a marker tampered with is refused, after the 
     CHECK(unquiesce(q["lease_id"], secret_dir)["released_by"] == "already_released");
     CHECK(fs::exists(marker_in(secret_dir)));
 }
+
+TEST_CASE("seal: the snapshot's own file names are refused in the copy, before anything is lost",
+          "[sqlite][integration][seal]") {
+    // A source directory that holds an earlier snapshot has files named like
+    // the manifest and the marker. At the top of snapshot_dir they would
+    // collide with this copy's record — or, the marker copied without a
+    // lease, leave a sealed snapshot that looks unfinished forever.
+    taskexec_it::SqliteDb db("delete", 20);
+    const fs::path source = fs::canonical(db.dir()) / "data";
+    fs::create_directories(source / "nested");
+    std::ofstream(source / "table.bin") << "rows";
+    std::ofstream(source / taskexec_examples::seal_marker_name) << "{\"old\": \"marker\"}";
+    std::ofstream(source / taskexec_examples::snapshot_manifest_name) << "{\"old\": \"manifest\"}";
+    std::ofstream(source / "nested" / taskexec_examples::snapshot_manifest_name) << "{}";
+    const std::string snapshot_dir = db.snapshot_dir();
+    auto copy = [&](const json& files, const json& extra) {
+        return taskexec::executor("sales", "snapshot_files", "sqlite",
+                                  taskexec_it::merged({{"source_dir", source.string()},
+                                                       {"files_to_copy", files},
+                                                       {"snapshot_dir", snapshot_dir}},
+                                                      extra));
+    };
+    const json exclude_both = {
+        {"exclude",
+         {taskexec_examples::seal_marker_name, taskexec_examples::snapshot_manifest_name}}};
+
+    SECTION("named in files_to_copy, or met at the top of a copied directory") {
+        for (const json& files :
+             {json{"table.bin", taskexec_examples::seal_marker_name},
+              json{"./" + std::string(taskexec_examples::snapshot_manifest_name)}, json{"."}}) {
+            INFO(files.dump());
+            const auto error = db_error_thrown([&] { copy(files, json::object()); });
+            REQUIRE(error.has_value());
+            CHECK(error->kind() == db_error_kind::config);
+            CHECK(error->where().step == "copy");
+            CHECK(std::string(error->what()).find("'exclude'") != std::string::npos);
+            // Nothing is left behind: no half copy, no record.
+            CHECK(fs::is_empty(snapshot_dir));
+        }
+    }
+    SECTION("under a lease the database is released and nothing is left") {
+        const json q = quiesce(db);
+        const auto error = db_error_thrown([&] { copy(json{"."}, {{"lease_id", q["lease_id"]}}); });
+        REQUIRE(error.has_value());
+        CHECK(error->kind() == db_error_kind::config);
+        CHECK(fs::is_empty(snapshot_dir));
+        // The compensation a run sends after a failed copy: the lease alone.
+        const json u =
+            taskexec::executor("sales", "unquiesce_db", "sqlite", {{"lease_id", q["lease_id"]}});
+        CHECK(u["released_by"] == "explicit");
+    }
+    auto copied_paths = [](const json& result) {
+        json paths = json::array();
+        for (const json& f : result["files"]) paths.push_back(f["path"]);
+        return paths;
+    };
+    SECTION("excluded (by name, at any depth), the rest is copied") {
+        const json s = copy(json{"."}, exclude_both);
+        CHECK(s["sealed"] == true);
+        CHECK(copied_paths(s) == json{"table.bin"});  // paths as if "." were not written
+        CHECK_FALSE(fs::exists(marker_in(snapshot_dir)));
+        CHECK(manifest_files(snapshot_dir) == s["files"]);
+    }
+    SECTION("below the top, files of those names are ordinary files") {
+        const json s = copy(json{"nested", "table.bin"}, json::object());
+        CHECK(copied_paths(s) == json{"nested/.taskexec-snapshot.json", "table.bin"});
+        CHECK(manifest_files(snapshot_dir) == s["files"]);
+    }
+    SECTION("a snapshot_dir that already holds a snapshot is refused before copying") {
+        copy(json{"table.bin"}, json::object());
+        REQUIRE(fs::exists(manifest_in(snapshot_dir)));
+        fs::rename(fs::path(snapshot_dir) / "table.bin", fs::path(snapshot_dir) / "kept.bin");
+        const auto error = db_error_thrown([&] { copy(json{"table.bin"}, json::object()); });
+        REQUIRE(error.has_value());
+        CHECK(error->kind() == db_error_kind::precondition);
+        CHECK(error->where().step == "destination");
+        CHECK_FALSE(fs::exists(fs::path(snapshot_dir) / "table.bin"));  // not copied at all
+        CHECK(fs::exists(fs::path(snapshot_dir) / "kept.bin"));         // the old one untouched
+        CHECK(fs::exists(manifest_in(snapshot_dir)));
+    }
+    CHECK(taskexec_it::write_lock_free(db.path()));
+}
