@@ -2,11 +2,15 @@
 // hashed and synced after the release (examples/tasks/snapshot_seal.hpp):
 // what a run reports, when a copy is sealed at once instead, and every way
 // a seal is refused — each time with the database released.
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <latch>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "db_error.hpp"
 #include "file_copy.hpp"
@@ -163,6 +167,50 @@ TEST_CASE("seal: a release that is not explicit leaves the copy unsealed",
         CHECK(fs::exists(marker_in(db.snapshot_dir())));
         CHECK_FALSE(fs::exists(manifest_in(db.snapshot_dir())));
     }
+    CHECK(taskexec_it::write_lock_free(db.path()));
+}
+
+TEST_CASE("seal: unquiesce of one lease from several threads releases and seals once",
+          "[sqlite][integration][seal]") {
+    // A run's compensation and an operator's retry can meet: exactly one of
+    // them is the explicit release, and only that one seals.
+    taskexec_it::SqliteDb db("wal", 200);
+    const json q = quiesce(db);
+    copy_files(q, db.snapshot_dir());
+    REQUIRE(fs::exists(marker_in(db.snapshot_dir())));
+
+    constexpr int callers = 4;
+    std::latch start(callers);
+    std::vector<json> results(callers);
+    std::atomic<int> failures{0};
+    {
+        std::vector<std::jthread> threads;
+        for (int i = 0; i < callers; ++i) {
+            threads.emplace_back([&, i] {
+                start.arrive_and_wait();
+                try {
+                    results[static_cast<std::size_t>(i)] =
+                        unquiesce(q["lease_id"], db.snapshot_dir());
+                } catch (...) {
+                    failures.fetch_add(1);
+                }
+            });
+        }
+    }
+    CHECK(failures.load() == 0);
+    int explicit_releases = 0, seals = 0;
+    for (const json& r : results) {
+        INFO(r.dump());
+        const std::string by = r.value("released_by", "");
+        CHECK((by == "explicit" || by == "already_released"));
+        explicit_releases += by == "explicit" ? 1 : 0;
+        seals += r.contains("snapshot") ? 1 : 0;
+        if (r.contains("snapshot")) CHECK(by == "explicit");
+    }
+    CHECK(explicit_releases == 1);
+    CHECK(seals == 1);
+    CHECK_FALSE(fs::exists(marker_in(db.snapshot_dir())));
+    CHECK(fs::exists(manifest_in(db.snapshot_dir())));
     CHECK(taskexec_it::write_lock_free(db.path()));
 }
 
