@@ -123,18 +123,12 @@ json files_to_copy(const Layout& layout) {
 json quiesce(const QuiesceParams& p, taskexec::Context& ctx) {
     const auto start = clock_type::now();
     server::validate_common(p, at("validate"));
-    const std::int64_t budget = server::acquire_budget_ms(p, ctx);
-    const auto remaining = [&] {
-        const auto used =
-            std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - start)
-                .count();
-        return std::max<std::int64_t>(1, budget - used);
-    };
+    const server::AcquireBudget budget(p, ctx, start);
     const std::stop_token stop = ctx.stop_token();
 
     // The session is the scope guard: once CLIENT PAUSE was sent, its
     // destructor lifts the pause unless the lease took the session over.
-    std::unique_ptr<Session> s = Session::connect(p, at("connect"), budget);
+    std::unique_ptr<Session> s = Session::connect(p, at("connect"), budget.total_ms());
     const Info server_info = s->info("server", at("version"));
     const std::string version =
         server_info.count("redis_version") != 0 ? server_info.at("redis_version") : "";
@@ -156,10 +150,11 @@ json quiesce(const QuiesceParams& p, taskexec::Context& ctx) {
     // the lease — or the server could resume writes while a lease still
     // says the copy is valid. (A second PAUSE could only extend it, never
     // take back writes that landed in between.)
-    const std::int64_t pause_ms = p.max_hold_ms + server::backstop_margin_ms + remaining();
+    const std::int64_t pause_ms =
+        p.max_hold_ms + server::backstop_margin_ms + budget.remaining_ms();
     json result;
     try {
-        s->set_timeout(remaining());
+        s->set_timeout(budget.remaining_ms());
         s->pause(pause_ms, at("pause"));
         // A background save still writing would change the files under the
         // copy. And with appendfsync everysec, Redis may answer a write
@@ -168,7 +163,7 @@ json quiesce(const QuiesceParams& p, taskexec::Context& ctx) {
         // acknowledged write and grows no further.
         Info persistence;
         for (;;) {
-            s->set_timeout(remaining());
+            s->set_timeout(budget.remaining_ms());
             persistence = s->info("persistence", at("wait_saves"));
             if (number(persistence, "rdb_bgsave_in_progress") == 0 &&
                 number(persistence, "aof_rewrite_in_progress") == 0 &&
@@ -178,13 +173,13 @@ json quiesce(const QuiesceParams& p, taskexec::Context& ctx) {
             if (stop.stop_requested())
                 throw db_error(db_error_kind::cancelled, at("wait_saves"), "",
                                "cancelled by the run (stop or deadline)", false);
-            if (remaining() <= 1)
+            if (budget.remaining_ms() <= 1)
                 throw db_error(db_error_kind::acquire_timeout, at("wait_saves"), "",
                                "a BGSAVE, an AOF rewrite or the AOF buffer was still being "
                                "written to the data files at acquire_timeout_ms",
                                false);
             std::this_thread::sleep_for(
-                std::chrono::milliseconds(std::min<std::int64_t>(20, remaining())));
+                std::chrono::milliseconds(std::min<std::int64_t>(20, budget.remaining_ms())));
         }
         const Info replication = s->info("replication", at("consistency"));
         result = {

@@ -98,17 +98,11 @@ taskexec::json quiesce(const QuiesceParams& p, Flavor flavor, taskexec::Context&
         throw server::config_error(at("validate"),
                                    "BACKUP STAGE is MariaDB's; the mysql engine "
                                    "supports method 'ftwrl'");
-    const std::int64_t budget = server::acquire_budget_ms(p, ctx);
-    const auto remaining = [&] {
-        const auto used =
-            std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - start)
-                .count();
-        return std::max<std::int64_t>(1, budget - used);
-    };
+    const server::AcquireBudget budget(p, ctx, start);
 
     // The session is the scope guard: its destructor sends release_sql (once
     // set) and closes, so a quiesce that fails never leaves a lock behind.
-    std::unique_ptr<Session> s = Session::connect(p, flavor, at("connect"), budget);
+    std::unique_ptr<Session> s = Session::connect(p, flavor, at("connect"), budget.total_ms());
     if (method == "backup_stage" && (!s->is_mariadb() || s->server_version() < 100401))
         throw db_error(db_error_kind::precondition, at("version"), "",
                        "method 'backup_stage' needs MariaDB 10.4.1 or later; use 'ftwrl'", false);
@@ -134,11 +128,13 @@ taskexec::json quiesce(const QuiesceParams& p, Flavor flavor, taskexec::Context&
     // Read back: the result reports what the server enforces.
     const std::string wait_timeout =
         text_of(s->query("SELECT @@session.wait_timeout", at("backstop")));
-    s->exec("SET SESSION lock_wait_timeout = " + std::to_string(server::ceil_seconds(remaining())),
+    s->exec("SET SESSION lock_wait_timeout = " +
+                std::to_string(server::ceil_seconds(budget.remaining_ms())),
             at("bound"));
     if (s->is_mariadb()) {
         char seconds[32];
-        std::snprintf(seconds, sizeof seconds, "%.3f", static_cast<double>(remaining()) / 1000.0);
+        std::snprintf(seconds, sizeof seconds, "%.3f",
+                      static_cast<double>(budget.remaining_ms()) / 1000.0);
         s->exec(std::string("SET SESSION max_statement_time = ") + seconds, at("bound"));
     }
 

@@ -46,19 +46,12 @@ struct PostgresQuiesceDb : QuiesceDb, taskexec::Engine<"postgres"> {
         if (p.block_writes && p.tables.empty())
             throw server::config_error(at("validate"),
                                        "payload field 'block_writes' needs 'tables'");
-        const std::int64_t budget = server::acquire_budget_ms(p, ctx);
-        // What is left of the acquisition budget, for each waiting statement.
-        const auto remaining = [&] {
-            const auto used =
-                std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - start)
-                    .count();
-            return std::max<std::int64_t>(1, budget - used);
-        };
+        const server::AcquireBudget budget(p, ctx, start);
 
         // The session is the scope guard: if anything below throws, its
         // destructor closes the connection, and the server aborts the backup
         // and drops the locks this call took.
-        std::unique_ptr<Session> session = Session::connect(p, at("connect"), budget);
+        std::unique_ptr<Session> session = Session::connect(p, at("connect"), budget.total_ms());
         const std::stop_token stop = ctx.stop_token();
         // A stop request (cancel, step deadline) interrupts the statement
         // that is waiting — a lock or the checkpoint — instead of letting it
@@ -108,7 +101,7 @@ struct PostgresQuiesceDb : QuiesceDb, taskexec::Engine<"postgres"> {
             run("begin", "BEGIN", {});
             session->in_transaction = true;
             run("lock_tables", "SELECT set_config('lock_timeout', $1, true)",
-                {ms_text(remaining())});
+                {ms_text(budget.remaining_ms())});
             // SHARE conflicts with the ROW EXCLUSIVE lock every INSERT,
             // UPDATE and DELETE takes, and not with readers.
             run("lock_tables", "LOCK TABLE " + list + " IN SHARE MODE", {});
@@ -116,7 +109,7 @@ struct PostgresQuiesceDb : QuiesceDb, taskexec::Engine<"postgres"> {
 
         // The checkpoint pg_backup_start waits for is bounded too.
         run("backup_start", "SELECT set_config('statement_timeout', $1, false)",
-            {ms_text(remaining())});
+            {ms_text(budget.remaining_ms())});
         postgres::Result started = run("backup_start", "SELECT pg_backup_start($1, $2)::text",
                                        {p.label, p.fast_checkpoint ? "true" : "false"});
         const std::string start_lsn = PQgetvalue(started.get(), 0, 0);

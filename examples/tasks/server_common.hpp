@@ -114,6 +114,30 @@ inline std::int64_t acquire_budget_ms(const QuiesceParams& p, const taskexec::Co
     return std::max<std::int64_t>(budget, 1);
 }
 
+/// The acquisition budget (acquire_budget_ms) counted down from the start of
+/// the quiesce: each statement that waits gets what is left of it.
+class AcquireBudget {
+public:
+    AcquireBudget(const QuiesceParams& p, const taskexec::Context& ctx,
+                  std::chrono::steady_clock::time_point start)
+        : start_(start), total_ms_(acquire_budget_ms(p, ctx)) {}
+
+    /// The whole budget, for the connection (made first).
+    std::int64_t total_ms() const noexcept { return total_ms_; }
+
+    /// What is left now; at least 1 ms, never "no timeout".
+    std::int64_t remaining_ms() const {
+        const auto used = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - start_)
+                              .count();
+        return std::max<std::int64_t>(1, total_ms_ - used);
+    }
+
+private:
+    std::chrono::steady_clock::time_point start_;
+    std::int64_t total_ms_;
+};
+
 /// Whole seconds, rounded up, at least 1 (for settings that take seconds).
 inline long ceil_seconds(std::int64_t ms) {
     return static_cast<long>(std::max<std::int64_t>(1, (ms + 999) / 1000));
