@@ -224,8 +224,8 @@ struct RedisQuiesceDb : QuiesceDb, taskexec::Engine<"redis"> {
 TASKEXEC_ENGINE(RedisQuiesceDb);
 
 struct RedisUnquiesceDb : UnquiesceDb, taskexec::Engine<"redis"> {
-    json execute(const UnquiesceParams& p) {
-        return leases().unquiesce(p, [](Session& s) { return s.release(); });
+    json execute(const UnquiesceParams& p, taskexec::Context& ctx) {
+        return leases().unquiesce(p, ctx.stop_token(), [](Session& s) { return s.release(); });
     }
 };
 TASKEXEC_ENGINE(RedisUnquiesceDb);

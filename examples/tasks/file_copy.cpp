@@ -231,7 +231,7 @@ CopiedFile copy_file_fast(const std::filesystem::path& from, const std::filesyst
     });
 }
 
-CopiedFile seal_file(const std::filesystem::path& file) {
+CopiedFile seal_file(const std::filesystem::path& file, std::stop_token stop) {
     Fd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (in.get() < 0) throw_errno("snapshot seal: cannot open a snapshot file");
     CopiedFile sealed = identity_of(in.get(), "snapshot seal: cannot stat a snapshot file");
@@ -242,6 +242,7 @@ CopiedFile seal_file(const std::filesystem::path& file) {
     std::vector<unsigned char> buffer(chunk_size);
     while (const std::size_t got = read_some(in.get(), buffer.data(), buffer.size(),
                                              "snapshot seal: cannot read a snapshot file")) {
+        if (stop.stop_requested()) throw copy_stopped();
         hash.update(buffer.data(), got);
         sealed.size += got;
     }

@@ -59,13 +59,15 @@ CopiedFile copy_file_fast(const std::filesystem::path& from, const std::filesyst
 /// Completes a copy_file_fast copy: fsyncs `file` and returns its size,
 /// SHA-256 and identity. Opens only a regular file, never through a link at
 /// the last component (O_NOFOLLOW) nor blocking on a FIFO. Throws
-/// std::system_error naming the operation, never the path.
-CopiedFile seal_file(const std::filesystem::path& file);
+/// std::system_error naming the operation, never the path, or copy_stopped
+/// when `stop` is requested (checked between chunks of a MiB).
+CopiedFile seal_file(const std::filesystem::path& file, std::stop_token stop = {});
 
 /// SHA-256 of a file's contents (lowercase hex), for verification.
 std::string sha256_file(const std::filesystem::path& file);
 
-/// Thrown by copy_file_hashed and copy_file_fast when their stop token is requested.
+/// Thrown by copy_file_hashed, copy_file_fast and seal_file when their stop
+/// token is requested.
 struct copy_stopped : std::runtime_error {
     copy_stopped()
         : std::runtime_error("snapshot_files stopped: the run was cancelled or timed out") {}

@@ -23,7 +23,7 @@
 //     std::string id = my_leases().hold(std::move(session), max_hold);   // last step
 //
 //     // unquiesce_db: the standard result or the standard errors.
-//     return my_leases().unquiesce(params, [&](MySession& s) {
+//     return my_leases().unquiesce(params, ctx.stop_token(), [&](MySession& s) {
 //         s.unlock();                      // the engine's explicit release; may throw
 //         return json{{"stop_lsn", ...}};  // merged into the result
 //     });
@@ -65,6 +65,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -183,8 +184,10 @@ public:
     }
 
     /// unquiesce_db's standard result or error (see the header comment).
+    /// `stop` (the step's Context::stop_token()) stops only the seal: the
+    /// release itself always runs to the end.
     template <class Fn>
-    taskexec::json unquiesce(const UnquiesceParams& params, Fn&& release_fn) {
+    taskexec::json unquiesce(const UnquiesceParams& params, std::stop_token stop, Fn&& release_fn) {
         const std::string_view lease_id = params.lease_id;
         const auto start = clock::now();
         taskexec::json out = {{"lease_id", lease_id}, {"engine", engine_}};
@@ -218,7 +221,7 @@ public:
         // Writers are flowing again: now hash and sync the copy (only this
         // call's release counts; a repeat finds the snapshot sealed or not).
         if (outcome->by_this_call && outcome->by == released_by::explicit_release && !params.sealed)
-            if (auto sealed = seal_snapshot(params.snapshot_dir, lease_id, where("seal")))
+            if (auto sealed = seal_snapshot(params.snapshot_dir, lease_id, where("seal"), stop))
                 out["snapshot"] = std::move(*sealed);
         out["elapsed_ms"] = ms_since(start);
         return out;

@@ -183,9 +183,9 @@ struct MariadbQuiesceDb : QuiesceDb, taskexec::Engine<"mariadb"> {
 TASKEXEC_ENGINE(MariadbQuiesceDb);
 
 struct MariadbUnquiesceDb : UnquiesceDb, taskexec::Engine<"mariadb"> {
-    taskexec::json execute(const UnquiesceParams& p) {
+    taskexec::json execute(const UnquiesceParams& p, taskexec::Context& ctx) {
         return mariadb::leases(mariadb::Flavor::mariadb)
-            .unquiesce(p, [](mariadb::Session& s) { return s.release(); });
+            .unquiesce(p, ctx.stop_token(), [](mariadb::Session& s) { return s.release(); });
     }
 };
 TASKEXEC_ENGINE(MariadbUnquiesceDb);
@@ -198,9 +198,9 @@ struct MysqlQuiesceDb : QuiesceDb, taskexec::Engine<"mysql"> {
 TASKEXEC_ENGINE(MysqlQuiesceDb);
 
 struct MysqlUnquiesceDb : UnquiesceDb, taskexec::Engine<"mysql"> {
-    taskexec::json execute(const UnquiesceParams& p) {
+    taskexec::json execute(const UnquiesceParams& p, taskexec::Context& ctx) {
         return mariadb::leases(mariadb::Flavor::mysql)
-            .unquiesce(p, [](mariadb::Session& s) { return s.release(); });
+            .unquiesce(p, ctx.stop_token(), [](mariadb::Session& s) { return s.release(); });
     }
 };
 TASKEXEC_ENGINE(MysqlUnquiesceDb);

@@ -205,8 +205,9 @@ struct MongoQuiesceDb : QuiesceDb, taskexec::Engine<"mongo"> {
 TASKEXEC_ENGINE(MongoQuiesceDb);
 
 struct MongoUnquiesceDb : UnquiesceDb, taskexec::Engine<"mongo"> {
-    taskexec::json execute(const UnquiesceParams& p) {
-        return mongo_leases().unquiesce(p, [](MongoSession& s) { return s.release(); });
+    taskexec::json execute(const UnquiesceParams& p, taskexec::Context& ctx) {
+        return mongo_leases().unquiesce(p, ctx.stop_token(),
+                                        [](MongoSession& s) { return s.release(); });
     }
 };
 TASKEXEC_ENGINE(MongoUnquiesceDb);

@@ -142,8 +142,8 @@ struct PostgresQuiesceDb : QuiesceDb, taskexec::Engine<"postgres"> {
 TASKEXEC_ENGINE(PostgresQuiesceDb);
 
 struct PostgresUnquiesceDb : UnquiesceDb, taskexec::Engine<"postgres"> {
-    taskexec::json execute(const UnquiesceParams& p) {
-        return postgres::leases().unquiesce(p,
+    taskexec::json execute(const UnquiesceParams& p, taskexec::Context& ctx) {
+        return postgres::leases().unquiesce(p, ctx.stop_token(),
                                             [&](Session& s) { return s.release(p.snapshot_dir); });
     }
 };

@@ -5,7 +5,7 @@
 //     postgres::Result r = s->exec("SELECT pg_backup_start($1, $2)::text", {label, "true"}, where);
 //     std::string id = postgres::leases().hold(std::move(s), max_hold);
 //     ...
-//     postgres::leases().unquiesce(id, [&](postgres::Session& s) { return s.release(dir); });
+//     postgres::leases().unquiesce(p, stop, [&](postgres::Session& s) { return s.release(dir); });
 //
 // PostgreSQL ties a non-exclusive backup (pg_backup_start) and table locks
 // to the session: when the connection closes, the server aborts the backup

@@ -152,7 +152,8 @@ void write_snapshot_manifest(const fs::path& snapshot_dir, const taskexec::json&
 }
 
 std::optional<taskexec::json> seal_snapshot(std::string_view snapshot_dir,
-                                            std::string_view lease_id, const db_where& where) {
+                                            std::string_view lease_id, const db_where& where,
+                                            std::stop_token stop) {
     const auto start = std::chrono::steady_clock::now();
     if (snapshot_dir.empty() || lease_id.empty() ||
         snapshot_dir.find('\0') != std::string_view::npos)
@@ -184,7 +185,13 @@ std::optional<taskexec::json> seal_snapshot(std::string_view snapshot_dir,
             throw fail("the seal marker lists a path outside the snapshot");
         CopiedFile sealed;
         try {
-            sealed = seal_file(dir / rel);
+            sealed = seal_file(dir / rel, stop);
+        } catch (const copy_stopped&) {
+            throw db_error(db_error_kind::cancelled, where, "",
+                           "the seal was stopped by the run (cancel or deadline) after the "
+                           "release; the snapshot is not sealed (its " +
+                               std::string(seal_marker_name) + " stays)",
+                           false);
         } catch (const std::system_error& e) {
             throw db_error(db_error_kind::precondition, where,
                            "errno " + std::to_string(e.code().value()),

@@ -32,6 +32,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <stop_token>
 #include <string_view>
 
 #include <taskexec/taskexec.hpp>
@@ -64,8 +65,11 @@ void write_snapshot_manifest(const std::filesystem::path& snapshot_dir,
 /// nullopt when there is nothing to seal (no snapshot_dir, no marker, or a
 /// marker of another lease). A marker or file that is not what was written
 /// (missing, a link, another file, another size) is a db_error
-/// (precondition) at `where`, naming no path; the marker then stays.
+/// (precondition) at `where`, naming no path; the marker then stays. So it
+/// does when `stop` is requested while hashing (db_error cancelled): the
+/// seal runs after the release, so stopping it holds nothing up.
 std::optional<taskexec::json> seal_snapshot(std::string_view snapshot_dir,
-                                            std::string_view lease_id, const db_where& where);
+                                            std::string_view lease_id, const db_where& where,
+                                            std::stop_token stop = {});
 
 }  // namespace taskexec_examples

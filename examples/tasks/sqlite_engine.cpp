@@ -263,8 +263,9 @@ struct SqliteQuiesceDb : QuiesceDb, taskexec::Engine<"sqlite"> {
 TASKEXEC_ENGINE(SqliteQuiesceDb);
 
 struct SqliteUnquiesceDb : UnquiesceDb, taskexec::Engine<"sqlite"> {
-    taskexec::json execute(const UnquiesceParams& p) {
-        return sqlite_leases().unquiesce(p, [](SqliteSession& s) { return s.release(); });
+    taskexec::json execute(const UnquiesceParams& p, taskexec::Context& ctx) {
+        return sqlite_leases().unquiesce(p, ctx.stop_token(),
+                                         [](SqliteSession& s) { return s.release(); });
     }
 };
 TASKEXEC_ENGINE(SqliteUnquiesceDb);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <latch>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -212,6 +213,35 @@ TEST_CASE("seal: unquiesce of one lease from several threads releases and seals 
     CHECK_FALSE(fs::exists(marker_in(db.snapshot_dir())));
     CHECK(fs::exists(manifest_in(db.snapshot_dir())));
     CHECK(taskexec_it::write_lock_free(db.path()));
+}
+
+TEST_CASE("seal: a run cancelled while unquiesce_db seals stops the seal, after the release",
+          "[sqlite][integration][seal]") {
+    // The seal runs after the release, so stopping it holds nothing up: a
+    // cancelled run must not wait for a copy of many GB to be hashed.
+    taskexec_it::SqliteDb db("wal", 200);
+    std::stop_source cancel;
+    taskexec::RunOptions options;
+    options.stop = cancel.get_token();
+    options.on_event = [&](const json& e) {
+        // The engine is called right after this event, with the token set.
+        if (e.value("event", "") == "step_started" && e.value("task", "") == "unquiesce_db")
+            cancel.request_stop();
+    };
+    const taskexec::RunReport report = taskexec::run_workflow(
+        "sales", "sqlite", {{"path", db.path()}, {"snapshot_dir", db.snapshot_dir()}}, options);
+    INFO(report.to_json().dump());
+    CHECK_FALSE(report.ok);
+    CHECK(report.steps[1].status == taskexec::step_status::ok);
+    CHECK(report.steps[2].status == taskexec::step_status::cancelled);
+    // Not sealed: an uncancellable seal would have written the manifest and
+    // removed the marker before returning.
+    CHECK(fs::exists(marker_in(db.snapshot_dir())));
+    CHECK_FALSE(fs::exists(manifest_in(db.snapshot_dir())));
+    // Released all the same, by unquiesce_db itself.
+    CHECK(taskexec_it::write_lock_free(db.path()));
+    CHECK(unquiesce(report.steps[0].result["lease_id"], db.snapshot_dir())["released_by"] ==
+          "already_released");
 }
 
 TEST_CASE("seal: a marker of another lease is left alone", "[sqlite][integration][seal]") {
