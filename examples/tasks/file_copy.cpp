@@ -240,9 +240,11 @@ CopiedFile seal_file(const std::filesystem::path& file, std::stop_token stop) {
                                 "snapshot seal: a snapshot file is not a regular file");
     Sha256 hash;
     std::vector<unsigned char> buffer(chunk_size);
-    while (const std::size_t got = read_some(in.get(), buffer.data(), buffer.size(),
-                                             "snapshot seal: cannot read a snapshot file")) {
-        if (stop.stop_requested()) throw copy_stopped();
+    for (;;) {
+        if (stop.stop_requested()) throw copy_stopped();  // before each file and each MiB
+        const std::size_t got = read_some(in.get(), buffer.data(), buffer.size(),
+                                          "snapshot seal: cannot read a snapshot file");
+        if (got == 0) break;
         hash.update(buffer.data(), got);
         sealed.size += got;
     }

@@ -60,7 +60,8 @@ CopiedFile copy_file_fast(const std::filesystem::path& from, const std::filesyst
 /// SHA-256 and identity. Opens only a regular file, never through a link at
 /// the last component (O_NOFOLLOW) nor blocking on a FIFO. Throws
 /// std::system_error naming the operation, never the path, or copy_stopped
-/// when `stop` is requested (checked between chunks of a MiB).
+/// when `stop` is requested (checked before each chunk of a MiB; the fsync
+/// itself is not interrupted).
 CopiedFile seal_file(const std::filesystem::path& file, std::stop_token stop = {});
 
 /// SHA-256 of a file's contents (lowercase hex), for verification.

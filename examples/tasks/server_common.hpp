@@ -28,6 +28,7 @@
 #include "db_error.hpp"
 #include "db_tasks.hpp"
 #include "payload_text.hpp"
+#include "snapshot_seal.hpp"
 
 namespace taskexec_examples::server {
 
@@ -146,7 +147,10 @@ inline long ceil_seconds(std::int64_t ms) {
 /// The top-level entries of a data directory (files, directories, links;
 /// not sockets or FIFOs, which cannot be copied), sorted bytewise — the
 /// `files_to_copy` of a server engine. Listed before the database is frozen,
-/// so an unreadable directory fails without having held anything.
+/// so an unreadable directory fails without having held anything. A
+/// snapshot's own records (snapshot_seal.hpp) are left out: no server names
+/// its files so, and a data directory restored from a snapshot holds them
+/// at its top, where snapshot_files would refuse them.
 inline taskexec::json list_entries(const std::filesystem::path& dir, const db_where& where) {
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -154,8 +158,10 @@ inline taskexec::json list_entries(const std::filesystem::path& dir, const db_wh
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         const fs::file_status st = it->symlink_status(ec);
         if (ec) break;
+        const std::string name = it->path().filename().string();
+        if (name == seal_marker_name || name == snapshot_manifest_name) continue;
         if (fs::is_regular_file(st) || fs::is_directory(st) || fs::is_symlink(st))
-            names.push_back(it->path().filename().string());
+            names.push_back(name);
     }
     if (ec)
         throw db_error(db_error_kind::precondition, where, "errno " + std::to_string(ec.value()),

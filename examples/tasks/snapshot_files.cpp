@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -43,7 +44,7 @@ public:
         try {
             // Normal form ("./a" is "a"), so reported paths never hold "./".
             for (const std::string& entry : params_.files_to_copy)
-                copy_entry(fs::path(entry).lexically_normal());
+                copy_entry(normal(fs::path(entry)));
         } catch (...) {
             undo();
             throw;
@@ -141,24 +142,32 @@ private:
         }
     }
 
-    /// Whether `rel` would land on a name snapshot_seal.hpp writes at the top
-    /// of snapshot_dir. A source file of that name (a snapshot of a directory
-    /// holding an earlier snapshot) would collide with the record, or — the
-    /// marker's name, copied without a lease — leave a finished snapshot
-    /// looking unfinished forever; nested ones are ordinary files.
-    static bool reserved_at_top(const fs::path& rel) {
-        const fs::path normal = rel.lexically_normal();
-        std::vector<fs::path> parts;
-        for (const fs::path& part : normal)
-            if (!part.empty() && part != ".") parts.push_back(part);
-        return parts.size() == 1 && (parts[0] == fs::path(snapshot_manifest_name) ||
-                                     parts[0] == fs::path(seal_marker_name));
+    /// `p` in normal form, without a trailing separator: "./a/b/" is "a/b",
+    /// "./" is ".". Entries are compared and reported in this form.
+    static fs::path normal(const fs::path& p) {
+        fs::path n = p.lexically_normal();
+        if (!n.has_filename() && n.has_relative_path()) n = n.parent_path();
+        return n;
     }
 
+    /// The name snapshot_seal.hpp writes at the top of snapshot_dir that
+    /// `rel` (normal) would take, if any. A source file of that name (a
+    /// snapshot of a directory holding an earlier snapshot) would collide
+    /// with the record, or — the marker's name, copied without a lease —
+    /// leave a finished snapshot looking unfinished forever; deeper down
+    /// they are ordinary files.
+    static std::optional<std::string_view> reserved_name(const fs::path& rel) {
+        if (rel.has_parent_path()) return std::nullopt;
+        for (const std::string_view name : {snapshot_manifest_name, seal_marker_name})
+            if (rel == fs::path(name)) return name;
+        return std::nullopt;
+    }
+
+    /// Called before creating anything at `rel` in snapshot_dir.
     void refuse_reserved(const fs::path& rel) const {
-        if (reserved_at_top(rel))
+        if (const auto name = reserved_name(rel))
             throw fail(db_error_kind::config, "copy",
-                       "a file to copy would land on '" + rel.lexically_normal().string() +
+                       "a file to copy would land on '" + std::string(*name) +
                            "' at the top of snapshot_dir, a name the snapshot keeps for "
                            "its own record; add that name to 'exclude'");
     }
@@ -173,7 +182,9 @@ private:
     }
 
     void copy_entry(const fs::path& rel) {
-        if (excluded(rel)) return;
+        // Never copy a snapshot into itself (snapshot_dir inside source_dir,
+        // listed itself or met in a directory walk).
+        if (excluded(rel) || normal(source_ / rel) == destination_) return;
         std::error_code ec;
         const fs::file_status st = fs::symlink_status(source_ / rel, ec);
         if (ec || !fs::exists(st))
@@ -181,11 +192,11 @@ private:
                        "an entry of files_to_copy does not exist", ec);
         if (!fs::is_directory(st)) return copy_one(rel, st);
         make_directory(rel);
-        for (auto it = fs::recursive_directory_iterator(source_ / rel, ec);
+        const fs::path base = source_ / rel;
+        for (auto it = fs::recursive_directory_iterator(base, ec);
              !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-            const fs::path sub = (rel / fs::relative(it->path(), source_ / rel)).lexically_normal();
-            // Never copy a snapshot into itself (snapshot_dir inside source_dir).
-            if (excluded(sub) || it->path() == destination_) {
+            const fs::path sub = normal(rel / it->path().lexically_relative(base));
+            if (excluded(sub) || normal(it->path()) == destination_) {
                 if (it->is_directory(ec)) it.disable_recursion_pending();
                 continue;
             }
@@ -209,17 +220,17 @@ private:
     void copy_one(const fs::path& rel, const fs::file_status& st) {
         make_directory(rel.parent_path());
         const fs::path target = destination_ / rel;
-        refuse_reserved(rel);
         std::error_code ec;
+        if (!fs::is_symlink(st) && !fs::is_regular_file(st)) {
+            skipped_.push_back(rel.generic_string());  // nothing is created for it
+            return;
+        }
+        refuse_reserved(rel);
         if (fs::is_symlink(st)) {
             fs::create_symlink(fs::read_symlink(source_ / rel, ec), target, ec);
             if (ec) throw fail(kind_of(ec), "copy", "cannot recreate a link", ec);
             created_.push_back(target);
             links_.push_back(rel.generic_string());
-            return;
-        }
-        if (!fs::is_regular_file(st)) {
-            skipped_.push_back(rel.generic_string());
             return;
         }
         CopiedFile copied;

@@ -2,6 +2,8 @@
 // hashed and synced after the release (examples/tasks/snapshot_seal.hpp):
 // what a run reports, when a copy is sealed at once instead, and every way
 // a seal is refused — each time with the database released.
+#include <sys/stat.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -15,6 +17,7 @@
 
 #include "db_error.hpp"
 #include "file_copy.hpp"
+#include "server_common.hpp"
 #include "snapshot_seal.hpp"
 #include "taskexec_catch.hpp"
 #include "workload.hpp"
@@ -414,6 +417,17 @@ TEST_CASE("seal: the snapshot's own file names are refused in the copy, before a
         CHECK(copied_paths(s) == json{"nested/.taskexec-snapshot.json", "table.bin"});
         CHECK(manifest_files(snapshot_dir) == s["files"]);
     }
+    SECTION("a snapshot_dir holding only a marker, or a dangling link of that name, is refused") {
+        fs::create_directories(snapshot_dir);
+        SECTION("a marker") { std::ofstream(marker_in(snapshot_dir)) << "{}"; }
+        SECTION("a dangling link") {
+            fs::create_symlink(db.dir() / "nowhere", manifest_in(snapshot_dir));
+        }
+        const auto error = db_error_thrown([&] { copy(json{"table.bin"}, json::object()); });
+        REQUIRE(error.has_value());
+        CHECK(error->kind() == db_error_kind::precondition);
+        CHECK_FALSE(fs::exists(fs::path(snapshot_dir) / "table.bin"));
+    }
     SECTION("a snapshot_dir that already holds a snapshot is refused before copying") {
         copy(json{"table.bin"}, json::object());
         REQUIRE(fs::exists(manifest_in(snapshot_dir)));
@@ -426,5 +440,112 @@ TEST_CASE("seal: the snapshot's own file names are refused in the copy, before a
         CHECK(fs::exists(fs::path(snapshot_dir) / "kept.bin"));         // the old one untouched
         CHECK(fs::exists(manifest_in(snapshot_dir)));
     }
+    CHECK(taskexec_it::write_lock_free(db.path()));
+}
+
+TEST_CASE(
+    "seal: snapshot_files walks in normal form, never into snapshot_dir, never through a link",
+    "[sqlite][integration][seal]") {
+    taskexec_it::SqliteDb db("delete", 20);
+    const fs::path source = fs::canonical(db.dir()) / "data";
+    const fs::path snapshot = source / "snap";  // inside the source
+    fs::create_directories(source / "sub");
+    std::ofstream(source / "table.bin") << "rows";
+    std::ofstream(source / "sub" / "part.bin") << "part";
+    fs::create_directories(db.dir() / "outside");
+    std::ofstream(db.dir() / "outside" / "secret.bin") << "not part of the copy";
+    fs::create_directory_symlink(db.dir() / "outside", source / "outside_link");
+    // A FIFO named like the marker: skipped like any FIFO, so it never lands.
+    REQUIRE(::mkfifo((source / taskexec_examples::seal_marker_name).c_str(), 0600) == 0);
+    auto copy = [&](const json& files, const json& extra) {
+        return taskexec::executor("sales", "snapshot_files", "sqlite",
+                                  taskexec_it::merged({{"source_dir", source.string()},
+                                                       {"files_to_copy", files},
+                                                       {"snapshot_dir", snapshot.string()}},
+                                                      extra));
+    };
+    auto copied_paths = [](const json& result) {
+        json paths = json::array();
+        for (const json& f : result["files"]) paths.push_back(f["path"]);
+        return paths;
+    };
+
+    SECTION("'.' with snapshot_dir inside source_dir: everything but the snapshot") {
+        const json s = copy(json{"."}, json::object());
+        CHECK(copied_paths(s) == json{"sub/part.bin", "table.bin"});
+        CHECK(s["links"] == json{"outside_link"});
+        CHECK(s["skipped"] == json{taskexec_examples::seal_marker_name});
+        CHECK_FALSE(fs::exists(snapshot / "snap"));
+        CHECK(fs::is_symlink(snapshot / "outside_link"));
+        CHECK(manifest_files(snapshot.string()) == s["files"]);
+    }
+    SECTION("snapshot_dir listed itself is left out") {
+        const json s = copy(json{"snap", "./table.bin"}, json::object());
+        CHECK(copied_paths(s) == json{"table.bin"});
+        CHECK_FALSE(fs::exists(snapshot / "snap"));
+    }
+    SECTION("trailing separators: a link stays a link, a directory is itself") {
+        const json s = copy(json{"outside_link/", "sub/"}, json::object());
+        CHECK(copied_paths(s) == json{"sub/part.bin"});
+        CHECK(s["links"] == json{"outside_link"});
+        CHECK(fs::is_symlink(snapshot / "outside_link"));  // not followed out of source_dir
+    }
+    SECTION("trailing separators: exclude matches the name") {
+        const json s = copy(json{"sub/", "table.bin"}, {{"exclude", {"sub"}}});
+        CHECK(copied_paths(s) == json{"table.bin"});
+        CHECK_FALSE(fs::exists(snapshot / "sub"));
+    }
+}
+
+TEST_CASE("seal: a server engine's files_to_copy leaves a snapshot's records out",
+          "[integration][seal]") {
+    // A data directory restored from a snapshot holds them at its top; listed,
+    // every sales run would freeze the database, then fail at the copy.
+    taskexec_it::TempDir tmp("taskexec-listing");
+    const fs::path datadir = tmp.path() / "datadir";
+    fs::create_directories(datadir / "base");
+    std::ofstream(datadir / "PG_VERSION") << "15";
+    std::ofstream(datadir / taskexec_examples::snapshot_manifest_name) << "{}";
+    std::ofstream(datadir / taskexec_examples::seal_marker_name) << "{}";
+    const json names =
+        taskexec_examples::server::list_entries(datadir, {"postgres", "quiesce_db", "list_files"});
+    CHECK(names == json{"PG_VERSION", "base"});
+}
+
+TEST_CASE("seal: a stopped seal keeps the marker; sealing the same copy later completes",
+          "[sqlite][integration][seal]") {
+    taskexec_it::SqliteDb db("wal", 50);
+    const json q = quiesce(db);
+    const std::string secret_dir = (db.dir() / "snap-sentinel-5c1d").string();
+    copy_files(q, secret_dir);
+    // Released without the copy's result: nothing is sealed yet.
+    const json u =
+        taskexec::executor("sales", "unquiesce_db", "sqlite", {{"lease_id", q["lease_id"]}});
+    REQUIRE(u["released_by"] == "explicit");
+    REQUIRE(fs::exists(marker_in(secret_dir)));
+    const std::string lease_id = q["lease_id"].get<std::string>();
+    const taskexec_examples::db_where where{"sqlite", "unquiesce_db", "seal"};
+
+    std::stop_source stopped;
+    stopped.request_stop();
+    std::optional<taskexec_examples::db_error> error;
+    try {
+        taskexec_examples::seal_snapshot(secret_dir, lease_id, where, stopped.get_token());
+    } catch (const taskexec_examples::db_error& e) {
+        error = e;
+    }
+    REQUIRE(error.has_value());
+    CHECK(error->kind() == db_error_kind::cancelled);
+    CHECK(error->where().step == "seal");
+    CHECK(std::string(error->what()).find("sentinel-5c1d") == std::string::npos);
+    CHECK(std::string(error->what()).find("sales.db") == std::string::npos);
+    CHECK(fs::exists(marker_in(secret_dir)));
+    CHECK_FALSE(fs::exists(manifest_in(secret_dir)));
+
+    const std::optional<json> sealed =
+        taskexec_examples::seal_snapshot(secret_dir, lease_id, where);
+    REQUIRE(sealed.has_value());
+    CHECK_FALSE(fs::exists(marker_in(secret_dir)));
+    CHECK(manifest_files(secret_dir) == (*sealed)["files"]);
     CHECK(taskexec_it::write_lock_free(db.path()));
 }
