@@ -38,10 +38,7 @@
 //                                     false), seals the copy taken under the lease
 //                                     in snapshot_dir (snapshot_seal.hpp): "snapshot"
 //   released earlier by unquiesce  -> {"released_by": "already_released"}; nothing
-//                                     is sent to the server again; if the seal of
-//                                     the call that released it failed or was
-//                                     stopped, given the copy's result again it
-//                                     seals now ("snapshot")
+//                                     is sent to the server again
 //   released by the watchdog       -> db_error hold_expired (a copy taken under
 //                                     the lease is not valid), every time
 //   the session ended on its own   -> db_error session_lost (the release function
@@ -221,13 +218,10 @@ public:
         out["released_by"] =
             outcome->by_this_call ? std::string(to_string(outcome->by)) : "already_released";
         out["held_ms"] = outcome->held_ms;
-        // Writers are flowing again: now hash and sync the copy. The seal is
-        // asked by the call that released, given the copy's result — so the
-        // copy finished before the release. If that seal failed or was
-        // stopped, a repeat given the copy's result again tries it again.
-        if (outcome->by == released_by::explicit_release && !params.sealed &&
-            !params.snapshot_dir.empty())
-            if (auto sealed = seal_once(lease_id, params.snapshot_dir, outcome->by_this_call, stop))
+        // Writers are flowing again: now hash and sync the copy (only this
+        // call's release counts; a repeat finds the snapshot sealed or not).
+        if (outcome->by_this_call && outcome->by == released_by::explicit_release && !params.sealed)
+            if (auto sealed = seal_snapshot(params.snapshot_dir, lease_id, where("seal"), stop))
                 out["snapshot"] = std::move(*sealed);
         out["elapsed_ms"] = ms_since(start);
         return out;
@@ -239,36 +233,6 @@ public:
     }
 
 private:
-    /// Runs the seal for the releasing call (`releasing`), or for a repeat
-    /// when the releasing call's seal failed; one at a time per lease. A
-    /// failure leaves the seal owed, so a later repeat may try again.
-    std::optional<taskexec::json> seal_once(std::string_view lease_id,
-                                            std::string_view snapshot_dir, bool releasing,
-                                            const std::stop_token& stop) {
-        const std::shared_ptr<Entry> entry = find(lease_id);
-        {
-            std::lock_guard lock(entry->mutex);
-            if (entry->sealing || (!releasing && !entry->seal_owed)) return std::nullopt;
-            entry->sealing = true;
-            entry->seal_owed = false;
-        }
-        std::optional<taskexec::json> sealed;
-        try {
-            sealed = seal_snapshot(snapshot_dir, lease_id, where("seal"), stop);
-        } catch (...) {
-            std::lock_guard lock(entry->mutex);
-            entry->sealing = false;
-            entry->seal_owed = true;
-            throw;
-        }
-        std::lock_guard lock(entry->mutex);
-        entry->sealing = false;
-        // Nothing to seal in that directory (another one, or sealed by other
-        // means): a failed seal stays owed.
-        if (!sealed && !releasing) entry->seal_owed = true;
-        return sealed;
-    }
-
     struct Entry {
         explicit Entry(std::unique_ptr<Session> s) : session(std::move(s)) {}
 
@@ -297,8 +261,6 @@ private:
         std::optional<released_by> by;     // set once released
         clock::time_point held_since = clock::now();
         double held_ms = 0;
-        bool sealing = false;    // a seal of this lease's copy is running
-        bool seal_owed = false;  // the releasing call's seal failed or was stopped
     };
 
     std::shared_ptr<Entry> find(std::string_view lease_id) const {
