@@ -54,6 +54,8 @@ public:
         };
         std::sort(files_.begin(), files_.end(), by_path);
         std::sort(marker_files_.begin(), marker_files_.end(), by_path);
+        std::sort(links_.begin(), links_.end());  // strings: bytewise, like the paths
+        std::sort(skipped_.begin(), skipped_.end());
         // Written last: a directory without the manifest (and without the
         // marker that promises one) is not a finished snapshot.
         try {
@@ -140,6 +142,19 @@ private:
                            "snapshot_dir already holds a snapshot (its '" + std::string(name) +
                                "'); take the copy into a new directory");
         }
+        // An entry names a path inside source_dir as written. A link on the
+        // way to it (its last component is copied as a link) could lead
+        // out of source_dir, or into snapshot_dir — a copy into itself.
+        for (const std::string& entry : params_.files_to_copy) {
+            const fs::path parent = normal(fs::path(entry)).parent_path();
+            if (parent.empty()) continue;
+            const fs::path written = normal(source_ / parent);
+            const fs::path real = fs::canonical(written, ec);
+            if (!ec && real != written)
+                throw fail(db_error_kind::config, "validate",
+                           "an entry of files_to_copy passes through a link; list the link "
+                           "itself, or the path it leads to");
+        }
     }
 
     /// `p` in normal form, without a trailing separator: "./a/b/" is "a/b",
@@ -210,11 +225,17 @@ private:
         if (ec) throw fail(db_error_kind::precondition, "source", "cannot list a directory", ec);
     }
 
+    /// Creates `rel` and any missing parents, each recorded for undo().
     void make_directory(const fs::path& rel) {
         refuse_reserved(rel);
-        std::error_code ec;
-        if (fs::create_directories(destination_ / rel, ec)) created_.push_back(destination_ / rel);
-        if (ec) throw fail(kind_of(ec), "destination", "cannot create a directory", ec);
+        fs::path level = destination_;
+        for (const fs::path& part : rel) {
+            if (part.empty() || part == ".") continue;
+            level /= part;
+            std::error_code ec;
+            if (fs::create_directory(level, ec)) created_.push_back(level);
+            if (ec) throw fail(kind_of(ec), "destination", "cannot create a directory", ec);
+        }
     }
 
     void copy_one(const fs::path& rel, const fs::file_status& st) {

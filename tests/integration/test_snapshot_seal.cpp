@@ -363,6 +363,8 @@ TEST_CASE("seal: the snapshot's own file names are refused in the copy, before a
     std::ofstream(source / taskexec_examples::seal_marker_name) << "{\"old\": \"marker\"}";
     std::ofstream(source / taskexec_examples::snapshot_manifest_name) << "{\"old\": \"manifest\"}";
     std::ofstream(source / "nested" / taskexec_examples::snapshot_manifest_name) << "{}";
+    fs::create_directories(source / "deep" / "er");
+    std::ofstream(source / "deep" / "er" / "file.bin") << "deep";
     const std::string snapshot_dir = db.snapshot_dir();
     auto copy = [&](const json& files, const json& extra) {
         return taskexec::executor("sales", "snapshot_files", "sqlite",
@@ -378,6 +380,7 @@ TEST_CASE("seal: the snapshot's own file names are refused in the copy, before a
     SECTION("named in files_to_copy, or met at the top of a copied directory") {
         for (const json& files :
              {json{"table.bin", taskexec_examples::seal_marker_name},
+              json{"deep/er/file.bin", taskexec_examples::seal_marker_name},
               json{"./" + std::string(taskexec_examples::snapshot_manifest_name)}, json{"."}}) {
             INFO(files.dump());
             const auto error = db_error_thrown([&] { copy(files, json::object()); });
@@ -385,7 +388,7 @@ TEST_CASE("seal: the snapshot's own file names are refused in the copy, before a
             CHECK(error->kind() == db_error_kind::config);
             CHECK(error->where().step == "copy");
             CHECK(std::string(error->what()).find("'exclude'") != std::string::npos);
-            // Nothing is left behind: no half copy, no record.
+            // Nothing is left behind: no half copy, no record, no directory.
             CHECK(fs::is_empty(snapshot_dir));
         }
     }
@@ -408,7 +411,8 @@ TEST_CASE("seal: the snapshot's own file names are refused in the copy, before a
     SECTION("excluded (by name, at any depth), the rest is copied") {
         const json s = copy(json{"."}, exclude_both);
         CHECK(s["sealed"] == true);
-        CHECK(copied_paths(s) == json{"table.bin"});  // paths as if "." were not written
+        // Paths as if "." were not written.
+        CHECK(copied_paths(s) == json{"deep/er/file.bin", "table.bin"});
         CHECK_FALSE(fs::exists(marker_in(snapshot_dir)));
         CHECK(manifest_files(snapshot_dir) == s["files"]);
     }
@@ -455,6 +459,7 @@ TEST_CASE(
     fs::create_directories(db.dir() / "outside");
     std::ofstream(db.dir() / "outside" / "secret.bin") << "not part of the copy";
     fs::create_directory_symlink(db.dir() / "outside", source / "outside_link");
+    fs::create_directory_symlink(source, source / "self");
     // A FIFO named like the marker: skipped like any FIFO, so it never lands.
     REQUIRE(::mkfifo((source / taskexec_examples::seal_marker_name).c_str(), 0600) == 0);
     auto copy = [&](const json& files, const json& extra) {
@@ -473,7 +478,7 @@ TEST_CASE(
     SECTION("'.' with snapshot_dir inside source_dir: everything but the snapshot") {
         const json s = copy(json{"."}, json::object());
         CHECK(copied_paths(s) == json{"sub/part.bin", "table.bin"});
-        CHECK(s["links"] == json{"outside_link"});
+        CHECK(s["links"] == json{"outside_link", "self"});
         CHECK(s["skipped"] == json{taskexec_examples::seal_marker_name});
         CHECK_FALSE(fs::exists(snapshot / "snap"));
         CHECK(fs::is_symlink(snapshot / "outside_link"));
@@ -489,6 +494,19 @@ TEST_CASE(
         CHECK(copied_paths(s) == json{"sub/part.bin"});
         CHECK(s["links"] == json{"outside_link"});
         CHECK(fs::is_symlink(snapshot / "outside_link"));  // not followed out of source_dir
+    }
+    SECTION("an entry through a link is refused before anything is copied") {
+        // Out of source_dir, or (self/snap) into snapshot_dir itself.
+        for (const char* entry : {"outside_link/secret.bin", "self/snap", "self/table.bin"}) {
+            INFO(entry);
+            const auto error = db_error_thrown([&] {
+                copy(json{"table.bin", entry}, json::object());
+            });
+            REQUIRE(error.has_value());
+            CHECK(error->kind() == db_error_kind::config);
+            CHECK(error->where().step == "validate");
+            CHECK(fs::is_empty(snapshot));
+        }
     }
     SECTION("trailing separators: exclude matches the name") {
         const json s = copy(json{"sub/", "table.bin"}, {{"exclude", {"sub"}}});
@@ -516,12 +534,23 @@ TEST_CASE("seal: a stopped seal keeps the marker; sealing the same copy later co
           "[sqlite][integration][seal]") {
     taskexec_it::SqliteDb db("wal", 50);
     const json q = quiesce(db);
+    // An empty file: the stop is checked before each read, not only after
+    // one that returned bytes.
+    const fs::path source = fs::canonical(db.dir()) / "data";
+    fs::create_directories(source);
+    std::ofstream(source / "empty.bin").flush();
     const std::string secret_dir = (db.dir() / "snap-sentinel-5c1d").string();
-    copy_files(q, secret_dir);
-    // Released without the copy's result: nothing is sealed yet.
+    const json s = taskexec::executor("sales", "snapshot_files", "sqlite",
+                                      {{"source_dir", source.string()},
+                                       {"files_to_copy", {"empty.bin"}},
+                                       {"snapshot_dir", secret_dir},
+                                       {"lease_id", q["lease_id"]}});
+    REQUIRE(s["sealed"] == false);
+    // Released without the copy's result: nothing is sealed, now or later.
     const json u =
         taskexec::executor("sales", "unquiesce_db", "sqlite", {{"lease_id", q["lease_id"]}});
     REQUIRE(u["released_by"] == "explicit");
+    CHECK_FALSE(unquiesce(q["lease_id"], secret_dir).contains("snapshot"));
     REQUIRE(fs::exists(marker_in(secret_dir)));
     const std::string lease_id = q["lease_id"].get<std::string>();
     const taskexec_examples::db_where where{"sqlite", "unquiesce_db", "seal"};
@@ -538,13 +567,17 @@ TEST_CASE("seal: a stopped seal keeps the marker; sealing the same copy later co
     CHECK(error->kind() == db_error_kind::cancelled);
     CHECK(error->where().step == "seal");
     CHECK(std::string(error->what()).find("sentinel-5c1d") == std::string::npos);
-    CHECK(std::string(error->what()).find("sales.db") == std::string::npos);
+    CHECK(std::string(error->what()).find("empty.bin") == std::string::npos);
     CHECK(fs::exists(marker_in(secret_dir)));
     CHECK_FALSE(fs::exists(manifest_in(secret_dir)));
 
     const std::optional<json> sealed =
         taskexec_examples::seal_snapshot(secret_dir, lease_id, where);
     REQUIRE(sealed.has_value());
+    CHECK((*sealed)["files"] ==
+          json{{{"path", "empty.bin"},
+                {"size", 0},
+                {"sha256", taskexec_examples::sha256_file(source / "empty.bin")}}});
     CHECK_FALSE(fs::exists(marker_in(secret_dir)));
     CHECK(manifest_files(secret_dir) == (*sealed)["files"]);
     CHECK(taskexec_it::write_lock_free(db.path()));
