@@ -142,6 +142,11 @@ private:
                            "snapshot_dir already holds a snapshot (its '" + std::string(name) +
                                "'); take the copy into a new directory");
         }
+        // New or empty: anything already there — a link above all, which
+        // the copy would write through — could take files out of it.
+        if (!fs::is_empty(destination_, ec) || ec)
+            throw fail(db_error_kind::precondition, "destination",
+                       "snapshot_dir is not empty; take the copy into a new directory", ec);
         // An entry names a path inside source_dir as written. A link on the
         // way to it (its last component is copied as a link) could lead
         // out of source_dir, or into snapshot_dir — a copy into itself.

@@ -432,6 +432,17 @@ TEST_CASE("seal: the snapshot's own file names are refused in the copy, before a
         CHECK(error->kind() == db_error_kind::precondition);
         CHECK_FALSE(fs::exists(fs::path(snapshot_dir) / "table.bin"));
     }
+    SECTION("a snapshot_dir that is not empty is refused: a link in it would lead out") {
+        fs::create_directories(snapshot_dir);
+        const fs::path elsewhere = db.dir() / "elsewhere";
+        fs::create_directories(elsewhere);
+        fs::create_directory_symlink(elsewhere, fs::path(snapshot_dir) / "deep");
+        const auto error = db_error_thrown([&] { copy(json{"deep/er/file.bin"}, json::object()); });
+        REQUIRE(error.has_value());
+        CHECK(error->kind() == db_error_kind::precondition);
+        CHECK(error->where().step == "destination");
+        CHECK(fs::is_empty(elsewhere));  // nothing written through the link
+    }
     SECTION("a snapshot_dir that already holds a snapshot is refused before copying") {
         copy(json{"table.bin"}, json::object());
         REQUIRE(fs::exists(manifest_in(snapshot_dir)));
