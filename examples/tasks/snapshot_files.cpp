@@ -40,8 +40,8 @@ public:
 
     taskexec::json run() {
         const auto start = std::chrono::steady_clock::now();
-        validate();
         try {
+            validate();
             // Normal form ("./a" is "a"), so reported paths never hold "./".
             for (const std::string& entry : params_.files_to_copy)
                 copy_entry(normal(fs::path(entry)));
@@ -127,8 +127,25 @@ private:
         source_ = fs::canonical(params_.source_dir, ec);
         if (ec || !fs::is_directory(source_))
             throw fail(db_error_kind::precondition, "source", "source_dir is not a directory", ec);
-        fs::create_directories(params_.snapshot_dir, ec);
-        if (ec) throw fail(kind_of(ec), "destination", "cannot create snapshot_dir", ec);
+        // An entry names a path inside source_dir as written. A link on the
+        // way to it (its last component is copied as a link) could lead
+        // out of source_dir, or into snapshot_dir — a copy into itself.
+        // Checked before anything is created. (A missing parent fails as a
+        // missing entry when it is copied.)
+        for (const std::string& entry : params_.files_to_copy) {
+            const fs::path parent = normal(fs::path(entry)).parent_path();
+            if (parent.empty()) continue;
+            const fs::path written = normal(source_ / parent);
+            const fs::path real = fs::canonical(written, ec);
+            if (ec && ec != std::errc::no_such_file_or_directory &&
+                ec != std::errc::not_a_directory)
+                throw fail(kind_of(ec), "source", "cannot resolve an entry of files_to_copy", ec);
+            if (!ec && real != written)
+                throw fail(db_error_kind::config, "validate",
+                           "an entry of files_to_copy passes through a link; list the link "
+                           "itself, or the path it leads to");
+        }
+        create_snapshot_dir();
         destination_ = fs::canonical(params_.snapshot_dir, ec);
         if (ec) throw fail(kind_of(ec), "destination", "cannot resolve snapshot_dir", ec);
         if (destination_ == source_)
@@ -147,19 +164,23 @@ private:
         if (!fs::is_empty(destination_, ec) || ec)
             throw fail(db_error_kind::precondition, "destination",
                        "snapshot_dir is not empty; take the copy into a new directory", ec);
-        // An entry names a path inside source_dir as written. A link on the
-        // way to it (its last component is copied as a link) could lead
-        // out of source_dir, or into snapshot_dir — a copy into itself.
-        for (const std::string& entry : params_.files_to_copy) {
-            const fs::path parent = normal(fs::path(entry)).parent_path();
-            if (parent.empty()) continue;
-            const fs::path written = normal(source_ / parent);
-            const fs::path real = fs::canonical(written, ec);
-            if (!ec && real != written)
-                throw fail(db_error_kind::config, "validate",
-                           "an entry of files_to_copy passes through a link; list the link "
-                           "itself, or the path it leads to");
+    }
+
+    /// Creates snapshot_dir and any missing parents, each recorded, so a
+    /// failed copy removes them too.
+    void create_snapshot_dir() {
+        std::vector<fs::path> missing;
+        std::error_code ec;
+        for (fs::path p = fs::absolute(params_.snapshot_dir, ec).lexically_normal();
+             !ec && p.has_relative_path(); p = p.parent_path()) {
+            if (!p.has_filename()) continue;  // a trailing separator
+            if (fs::exists(fs::symlink_status(p, ec))) break;
+            ec.clear();
+            missing.push_back(p);
         }
+        for (auto it = missing.rbegin(); !ec && it != missing.rend(); ++it)
+            if (fs::create_directory(*it, ec)) created_.push_back(*it);
+        if (ec) throw fail(kind_of(ec), "destination", "cannot create snapshot_dir", ec);
     }
 
     /// `p` in normal form, without a trailing separator: "./a/b/" is "a/b",
@@ -282,12 +303,14 @@ private:
         files_.push_back(std::move(file));
     }
 
-    /// Removes what this copy created, newest first.
+    /// Removes what this copy created, newest first (snapshot_dir itself,
+    /// and its parents, if this copy made them).
     void undo() noexcept {
         for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
             std::error_code ignored;
             fs::remove(*it, ignored);
         }
+        created_.clear();
     }
 
     const SnapshotParams& params_;

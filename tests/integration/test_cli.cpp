@@ -257,6 +257,7 @@ TEST_CASE("cli: SIGTERM during a run cancels it and releases the database before
     // The compensation ran inside the process and released explicitly.
     CHECK(report["compensations"][0]["status"] == "ok");
     CHECK(report["compensations"][0]["result"]["released_by"] == "explicit");
-    // A cancelled copy leaves no partial snapshot behind.
-    CHECK(std::filesystem::is_empty(db.snapshot_dir()));
+    // A cancelled copy leaves no partial snapshot behind — nor the
+    // snapshot_dir it made.
+    CHECK_FALSE(std::filesystem::exists(db.snapshot_dir()));
 }

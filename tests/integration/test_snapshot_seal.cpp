@@ -389,15 +389,28 @@ TEST_CASE("seal: the snapshot's own file names are refused in the copy, before a
             CHECK(error->where().step == "copy");
             CHECK(std::string(error->what()).find("'exclude'") != std::string::npos);
             // Nothing is left behind: no half copy, no record, no directory.
-            CHECK(fs::is_empty(snapshot_dir));
+            CHECK_FALSE(fs::exists(snapshot_dir));  // made by the copy, removed with it
         }
+    }
+    SECTION("a snapshot_dir made with its parents is removed with them") {
+        const fs::path parent = db.dir() / "made-by-the-copy";
+        const auto error = db_error_thrown([&] {
+            taskexec::executor(
+                "sales", "snapshot_files", "sqlite",
+                {{"source_dir", source.string()},
+                 {"files_to_copy", {"table.bin", taskexec_examples::seal_marker_name}},
+                 {"snapshot_dir", (parent / "two" / "snap").string()}});
+        });
+        REQUIRE(error.has_value());
+        CHECK_FALSE(fs::exists(parent));
+        CHECK(fs::exists(db.dir()));  // what was there before stays
     }
     SECTION("under a lease the database is released and nothing is left") {
         const json q = quiesce(db);
         const auto error = db_error_thrown([&] { copy(json{"."}, {{"lease_id", q["lease_id"]}}); });
         REQUIRE(error.has_value());
         CHECK(error->kind() == db_error_kind::config);
-        CHECK(fs::is_empty(snapshot_dir));
+        CHECK_FALSE(fs::exists(snapshot_dir));
         // The compensation a run sends after a failed copy: the lease alone.
         const json u =
             taskexec::executor("sales", "unquiesce_db", "sqlite", {{"lease_id", q["lease_id"]}});
@@ -516,7 +529,7 @@ TEST_CASE(
             REQUIRE(error.has_value());
             CHECK(error->kind() == db_error_kind::config);
             CHECK(error->where().step == "validate");
-            CHECK(fs::is_empty(snapshot));
+            CHECK_FALSE(fs::exists(snapshot));  // refused before it was made
         }
     }
     SECTION("trailing separators: exclude matches the name") {
