@@ -169,18 +169,22 @@ private:
     /// Creates snapshot_dir and any missing parents, each recorded, so a
     /// failed copy removes them too.
     void create_snapshot_dir() {
-        std::vector<fs::path> missing;
         std::error_code ec;
-        for (fs::path p = fs::absolute(params_.snapshot_dir, ec).lexically_normal();
-             !ec && p.has_relative_path(); p = p.parent_path()) {
-            if (!p.has_filename()) continue;  // a trailing separator
-            if (fs::exists(fs::symlink_status(p, ec))) break;
-            ec.clear();
-            missing.push_back(p);
-        }
-        for (auto it = missing.rbegin(); !ec && it != missing.rend(); ++it)
-            if (fs::create_directory(*it, ec)) created_.push_back(*it);
+        const fs::path dir = fs::absolute(params_.snapshot_dir, ec);
         if (ec) throw fail(kind_of(ec), "destination", "cannot create snapshot_dir", ec);
+        make_levels(dir.root_path(), dir.relative_path(), "cannot create snapshot_dir");
+    }
+
+    /// Creates each missing directory on the way from `level` down `rel`,
+    /// recording each one it made for undo().
+    void make_levels(fs::path level, const fs::path& rel, const char* message) {
+        for (const fs::path& part : rel) {
+            if (part.empty() || part == ".") continue;
+            level /= part;
+            std::error_code ec;
+            if (fs::create_directory(level, ec)) created_.push_back(level);
+            if (ec) throw fail(kind_of(ec), "destination", message, ec);
+        }
     }
 
     /// `p` in normal form, without a trailing separator: "./a/b/" is "a/b",
@@ -251,28 +255,21 @@ private:
         if (ec) throw fail(db_error_kind::precondition, "source", "cannot list a directory", ec);
     }
 
-    /// Creates `rel` and any missing parents, each recorded for undo().
+    /// Creates `rel` in snapshot_dir, and any missing parents.
     void make_directory(const fs::path& rel) {
         refuse_reserved(rel);
-        fs::path level = destination_;
-        for (const fs::path& part : rel) {
-            if (part.empty() || part == ".") continue;
-            level /= part;
-            std::error_code ec;
-            if (fs::create_directory(level, ec)) created_.push_back(level);
-            if (ec) throw fail(kind_of(ec), "destination", "cannot create a directory", ec);
-        }
+        make_levels(destination_, rel, "cannot create a directory");
     }
 
     void copy_one(const fs::path& rel, const fs::file_status& st) {
-        make_directory(rel.parent_path());
-        const fs::path target = destination_ / rel;
-        std::error_code ec;
         if (!fs::is_symlink(st) && !fs::is_regular_file(st)) {
             skipped_.push_back(rel.generic_string());  // nothing is created for it
             return;
         }
         refuse_reserved(rel);
+        make_directory(rel.parent_path());
+        const fs::path target = destination_ / rel;
+        std::error_code ec;
         if (fs::is_symlink(st)) {
             fs::create_symlink(fs::read_symlink(source_ / rel, ec), target, ec);
             if (ec) throw fail(kind_of(ec), "copy", "cannot recreate a link", ec);

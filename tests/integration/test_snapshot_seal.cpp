@@ -61,6 +61,23 @@ json manifest_files(const std::string& snapshot_dir) {
     return json::parse(in).at("files");
 }
 
+/// snapshot_files without a database: `files` of `source` into `snapshot_dir`.
+json copy_plain(const fs::path& source, const json& files, const std::string& snapshot_dir,
+                const json& extra = json::object()) {
+    return taskexec::executor("sales", "snapshot_files", "sqlite",
+                              taskexec_it::merged({{"source_dir", source.string()},
+                                                   {"files_to_copy", files},
+                                                   {"snapshot_dir", snapshot_dir}},
+                                                  extra));
+}
+
+/// The `path` of each file a snapshot_files result lists.
+json copied_paths(const json& result) {
+    json paths = json::array();
+    for (const json& f : result["files"]) paths.push_back(f["path"]);
+    return paths;
+}
+
 /// The db_error inside what `fn` threw (a task_failed error).
 template <class Fn>
 std::optional<taskexec_examples::db_error> db_error_thrown(Fn&& fn) {
@@ -111,10 +128,7 @@ TEST_CASE("seal: without a lease, or with hash_during_hold, the copy is hashed a
     const std::string source_dir = fs::canonical(db.dir()).string();
 
     SECTION("no lease: a copy of files nobody writes") {
-        const json s = taskexec::executor("sales", "snapshot_files", "sqlite",
-                                          {{"source_dir", source_dir},
-                                           {"files_to_copy", {"sales.db"}},
-                                           {"snapshot_dir", db.snapshot_dir()}});
+        const json s = copy_plain(source_dir, {"sales.db"}, db.snapshot_dir());
         CHECK(s["sealed"] == true);
         REQUIRE(s["files"].size() == 1);
         CHECK(s["files"][0]["sha256"] == taskexec_examples::sha256_file(db.path()));
@@ -367,11 +381,7 @@ TEST_CASE("seal: the snapshot's own file names are refused in the copy, before a
     std::ofstream(source / "deep" / "er" / "file.bin") << "deep";
     const std::string snapshot_dir = db.snapshot_dir();
     auto copy = [&](const json& files, const json& extra) {
-        return taskexec::executor("sales", "snapshot_files", "sqlite",
-                                  taskexec_it::merged({{"source_dir", source.string()},
-                                                       {"files_to_copy", files},
-                                                       {"snapshot_dir", snapshot_dir}},
-                                                      extra));
+        return copy_plain(source, files, snapshot_dir, extra);
     };
     const json exclude_both = {
         {"exclude",
@@ -395,11 +405,8 @@ TEST_CASE("seal: the snapshot's own file names are refused in the copy, before a
     SECTION("a snapshot_dir made with its parents is removed with them") {
         const fs::path parent = db.dir() / "made-by-the-copy";
         const auto error = db_error_thrown([&] {
-            taskexec::executor(
-                "sales", "snapshot_files", "sqlite",
-                {{"source_dir", source.string()},
-                 {"files_to_copy", {"table.bin", taskexec_examples::seal_marker_name}},
-                 {"snapshot_dir", (parent / "two" / "snap").string()}});
+            copy_plain(source, {"table.bin", taskexec_examples::seal_marker_name},
+                       (parent / "two" / "snap").string());
         });
         REQUIRE(error.has_value());
         CHECK_FALSE(fs::exists(parent));
@@ -416,11 +423,6 @@ TEST_CASE("seal: the snapshot's own file names are refused in the copy, before a
             taskexec::executor("sales", "unquiesce_db", "sqlite", {{"lease_id", q["lease_id"]}});
         CHECK(u["released_by"] == "explicit");
     }
-    auto copied_paths = [](const json& result) {
-        json paths = json::array();
-        for (const json& f : result["files"]) paths.push_back(f["path"]);
-        return paths;
-    };
     SECTION("excluded (by name, at any depth), the rest is copied") {
         const json s = copy(json{"."}, exclude_both);
         CHECK(s["sealed"] == true);
@@ -487,16 +489,7 @@ TEST_CASE(
     // A FIFO named like the marker: skipped like any FIFO, so it never lands.
     REQUIRE(::mkfifo((source / taskexec_examples::seal_marker_name).c_str(), 0600) == 0);
     auto copy = [&](const json& files, const json& extra) {
-        return taskexec::executor("sales", "snapshot_files", "sqlite",
-                                  taskexec_it::merged({{"source_dir", source.string()},
-                                                       {"files_to_copy", files},
-                                                       {"snapshot_dir", snapshot.string()}},
-                                                      extra));
-    };
-    auto copied_paths = [](const json& result) {
-        json paths = json::array();
-        for (const json& f : result["files"]) paths.push_back(f["path"]);
-        return paths;
+        return copy_plain(source, files, snapshot.string(), extra);
     };
 
     SECTION("'.' with snapshot_dir inside source_dir: everything but the snapshot") {
@@ -564,11 +557,7 @@ TEST_CASE("seal: a stopped seal keeps the marker; sealing the same copy later co
     fs::create_directories(source);
     std::ofstream(source / "empty.bin").flush();
     const std::string secret_dir = (db.dir() / "snap-sentinel-5c1d").string();
-    const json s = taskexec::executor("sales", "snapshot_files", "sqlite",
-                                      {{"source_dir", source.string()},
-                                       {"files_to_copy", {"empty.bin"}},
-                                       {"snapshot_dir", secret_dir},
-                                       {"lease_id", q["lease_id"]}});
+    const json s = copy_plain(source, {"empty.bin"}, secret_dir, {{"lease_id", q["lease_id"]}});
     REQUIRE(s["sealed"] == false);
     // Released without the copy's result: nothing is sealed, now or later.
     const json u =
