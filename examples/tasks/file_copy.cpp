@@ -1,5 +1,6 @@
 // examples/tasks/file_copy.cpp — see file_copy.hpp.
 #include "file_copy.hpp"
+#include "unique_fd.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -20,27 +21,6 @@ namespace {
 [[noreturn]] void throw_errno(const char* what) {
     throw std::system_error(errno, std::generic_category(), what);
 }
-
-/// A file descriptor that closes itself.
-class Fd {
-public:
-    explicit Fd(int fd) noexcept : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const noexcept { return fd_; }
-    /// Closes now and reports the error close() may carry (NFS, quotas).
-    void close_checked(const char* what) {
-        const int fd = fd_;
-        fd_ = -1;
-        if (::close(fd) != 0) throw_errno(what);
-    }
-
-private:
-    int fd_;
-};
 
 /// An incremental SHA-256 over OpenSSL's EVP interface.
 class Sha256 {
@@ -93,23 +73,39 @@ void throttle(const CopyLimits& limits, std::uint64_t bytes,
 }
 
 /// Opens the source and creates the destination with the source's
-/// permission bits. O_EXCL: never overwrite, never follow a symlink planted
-/// at the target.
+/// permission bits. The source: never through a link (O_NOFOLLOW), never
+/// blocking the open (O_NONBLOCK: a FIFO swapped in fails below instead of
+/// hanging; cleared again for the reads), and a regular file. The
+/// destination: O_EXCL, so never overwritten, and never a link planted there.
 struct CopyFiles {
-    CopyFiles(const std::filesystem::path& from, const std::filesystem::path& to)
-        : in(::open(from.c_str(), O_RDONLY | O_CLOEXEC)), out(create_like(in, to)) {}
-    Fd in;
-    Fd out;
+    CopyFiles(const FileAt& from, const FileAt& to)
+        : in(open_source(from)), out(create_like(in, to)) {}
+    UniqueFd in;
+    UniqueFd out;
 
 private:
-    static int create_like(const Fd& source, const std::filesystem::path& to) {
-        if (source.get() < 0) throw_errno("snapshot_files: cannot open a source file");
+    static UniqueFd open_source(const FileAt& from) {
+        UniqueFd fd(
+            ::openat(from.dir, from.name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+        if (!fd) throw_errno("snapshot_files: cannot open a source file");
+        struct stat st {};
+        if (::fstat(fd.get(), &st) != 0) throw_errno("snapshot_files: cannot stat a source file");
+        if (!S_ISREG(st.st_mode))
+            throw std::system_error(EINVAL, std::generic_category(),
+                                    "snapshot_files: a source file is no longer a regular file");
+        const int flags = ::fcntl(fd.get(), F_GETFL);
+        if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0)
+            throw_errno("snapshot_files: cannot open a source file");
+        return fd;
+    }
+    static UniqueFd create_like(const UniqueFd& source, const FileAt& to) {
         struct stat st {};
         if (::fstat(source.get(), &st) != 0)
             throw_errno("snapshot_files: cannot stat a source file");
-        const int fd =
-            ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
-        if (fd < 0) throw_errno("snapshot_files: cannot create a snapshot file");
+        UniqueFd fd(::openat(to.dir, to.name.c_str(),
+                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                             st.st_mode & 07777));
+        if (!fd) throw_errno("snapshot_files: cannot create a snapshot file");
         return fd;
     }
 };
@@ -129,12 +125,11 @@ CopiedFile identity_of(int fd, const char* what) {
 /// Runs `copy`; on any exception removes `to` (no half-written file that
 /// looks like a snapshot) and rethrows.
 template <class Copy>
-auto removing_on_failure(const std::filesystem::path& to, Copy&& copy) {
+auto removing_on_failure(const FileAt& to, Copy&& copy) {
     try {
         return copy();
     } catch (...) {
-        std::error_code ignored;
-        std::filesystem::remove(to, ignored);
+        ::unlinkat(to.dir, to.name.c_str(), 0);
         throw;
     }
 }
@@ -160,8 +155,7 @@ std::size_t read_some(int fd, unsigned char* buffer, std::size_t size, const cha
 
 }  // namespace
 
-CopiedFile copy_file_hashed(const std::filesystem::path& from, const std::filesystem::path& to,
-                            const CopyLimits& limits) {
+CopiedFile copy_file_hashed(const FileAt& from, const FileAt& to, const CopyLimits& limits) {
     CopyFiles files(from, to);
     return removing_on_failure(to, [&] {
         Sha256 hash;
@@ -186,8 +180,7 @@ CopiedFile copy_file_hashed(const std::filesystem::path& from, const std::filesy
     });
 }
 
-CopiedFile copy_file_fast(const std::filesystem::path& from, const std::filesystem::path& to,
-                          const CopyLimits& limits) {
+CopiedFile copy_file_fast(const FileAt& from, const FileAt& to, const CopyLimits& limits) {
     // Unthrottled, large steps: fewer system calls. Throttled, 1 MiB steps
     // keep the rate smooth. Either way the stop token is checked per step.
     const std::size_t step = limits.max_bytes_per_s > 0 ? chunk_size : 16 * chunk_size;
@@ -232,7 +225,7 @@ CopiedFile copy_file_fast(const std::filesystem::path& from, const std::filesyst
 }
 
 CopiedFile seal_file(const std::filesystem::path& file, std::stop_token stop) {
-    Fd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    UniqueFd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (in.get() < 0) throw_errno("snapshot seal: cannot open a snapshot file");
     CopiedFile sealed = identity_of(in.get(), "snapshot seal: cannot stat a snapshot file");
     if (!sealed.regular)
@@ -254,7 +247,7 @@ CopiedFile seal_file(const std::filesystem::path& file, std::stop_token stop) {
 }
 
 std::string sha256_file(const std::filesystem::path& file) {
-    Fd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (in.get() < 0) throw_errno("sha256: cannot open a file");
     Sha256 hash;
     std::vector<unsigned char> buffer(chunk_size);

@@ -18,13 +18,28 @@
 // does not change in between, so its hash is the hash of what was copied).
 #pragma once
 
+#include <fcntl.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
+#include <utility>
 
 namespace taskexec_examples {
+
+/// A file named relative to an open directory, as openat() takes it. The
+/// snapshot walk holds each directory open and names the files inside it,
+/// so a directory swapped for a link after it was opened cannot redirect a
+/// copy. A path converts as open() would take it (relative to the working
+/// directory, or absolute).
+struct FileAt {
+    FileAt(int directory, std::string file_name) : dir(directory), name(std::move(file_name)) {}
+    FileAt(const std::filesystem::path& path) : name(path.string()) {}  // NOLINT: implicit
+    int dir = AT_FDCWD;
+    std::string name;
+};
 
 /// Bounds on one copy.
 struct CopyLimits {
@@ -42,19 +57,20 @@ struct CopiedFile {
     bool regular = true;      ///< a regular file (not a FIFO, device, ...)
 };
 
-/// Copies `from` to the new file `to` (created with `from`'s permission
-/// bits, fsync'ed before return). Throws std::system_error naming the
-/// operation (never the path: paths come from payloads), or
-/// copy_stopped when `limits.stop` is requested; a partial copy is removed.
-CopiedFile copy_file_hashed(const std::filesystem::path& from, const std::filesystem::path& to,
-                            const CopyLimits& limits);
+/// Copies the regular file `from` to the new file `to` (created with
+/// `from`'s permission bits, fsync'ed before return). Neither end is opened
+/// through a link at its last component, and `from` never blocks the open
+/// (a FIFO put in its place fails, as does anything but a regular file).
+/// Throws std::system_error naming the operation (never the path: paths
+/// come from payloads), or copy_stopped when `limits.stop` is requested; a
+/// partial copy is removed.
+CopiedFile copy_file_hashed(const FileAt& from, const FileAt& to, const CopyLimits& limits);
 
 /// Copies `from` to the new file `to` in the kernel (copy_file_range; a
 /// read/write loop where the file systems do not support it), neither hashed
 /// nor synced: seal_file() completes it. Returns size and identity (no
-/// sha256). Errors, stop and clean-up as copy_file_hashed.
-CopiedFile copy_file_fast(const std::filesystem::path& from, const std::filesystem::path& to,
-                          const CopyLimits& limits);
+/// sha256). Opening, errors, stop and clean-up as copy_file_hashed.
+CopiedFile copy_file_fast(const FileAt& from, const FileAt& to, const CopyLimits& limits);
 
 /// Completes a copy_file_fast copy: fsyncs `file` and returns its size,
 /// SHA-256 and identity. Opens only a regular file, never through a link at

@@ -11,13 +11,31 @@
 // as the kernel's copy). Symbolic links are recreated as links; sockets and FIFOs are
 // skipped and listed. A failed or cancelled copy removes what it created, so
 // a directory that holds a snapshot holds a complete one.
+//
+// The copy walks by descriptor: source_dir and snapshot_dir are opened once,
+// and every directory below them is opened from its parent without
+// following a link (openat, O_NOFOLLOW), every file named relative to a
+// directory held open; the record and undo() go through the same handles.
+// Someone who can write in source_dir (the database's own user) and swaps a
+// directory for a link while the copy runs cannot make it read anything
+// outside source_dir, nor create or remove anything outside snapshot_dir:
+// the copy goes on in the directory it opened, or, if the link was there
+// first, fails as a precondition.
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include <taskexec/taskexec.hpp>
@@ -27,6 +45,7 @@
 #include "file_copy.hpp"
 #include "payload_text.hpp"
 #include "snapshot_seal.hpp"
+#include "unique_fd.hpp"
 
 namespace taskexec_examples {
 namespace {
@@ -60,9 +79,9 @@ public:
         // marker that promises one) is not a finished snapshot.
         try {
             if (seal_later())
-                write_seal_marker(destination_, params_.lease_id, marker_files_);
+                write_seal_marker(destination_fd_.get(), params_.lease_id, marker_files_);
             else
-                write_snapshot_manifest(destination_, files_);
+                write_snapshot_manifest(destination_fd_.get(), files_);
         } catch (const std::system_error& e) {
             undo();
             throw fail(kind_of(e.code()), "record", "cannot record the snapshot", e.code());
@@ -164,26 +183,53 @@ private:
         if (!fs::is_empty(destination_, ec) || ec)
             throw fail(db_error_kind::precondition, "destination",
                        "snapshot_dir is not empty; take the copy into a new directory", ec);
+        // From here on everything is reached from these two handles.
+        source_fd_ = UniqueFd(::open(source_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!source_fd_) {
+            const std::error_code error = last_error();
+            throw fail(kind_of(error), "source", "cannot open source_dir", error);
+        }
+        destination_fd_ = open_dir_at(AT_FDCWD, destination_.c_str());
+        struct stat st {};
+        if (!destination_fd_ || ::fstat(destination_fd_.get(), &st) != 0) {
+            const std::error_code error = last_error();
+            throw fail(kind_of(error), "destination", "cannot open snapshot_dir", error);
+        }
+        destination_id_ = {st.st_dev, st.st_ino};
+        // The directory actually opened must be empty too.
+        if (!list_names(destination_fd_.get(), "destination").empty())
+            throw fail(db_error_kind::precondition, "destination",
+                       "snapshot_dir is not empty; take the copy into a new directory");
+    }
+
+    static std::error_code last_error() { return {errno, std::generic_category()}; }
+
+    /// Opens directory `name` in `parent` — never through a link.
+    static UniqueFd open_dir_at(int parent, const char* name) {
+        return UniqueFd(::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    }
+
+    /// snapshot_dir itself, met inside source_dir (listed, or in a walk):
+    /// never copied into itself. Asked of the directory actually opened.
+    bool is_destination(int dir) const {
+        struct stat st {};
+        return ::fstat(dir, &st) == 0 && st.st_dev == destination_id_.first &&
+               st.st_ino == destination_id_.second;
     }
 
     /// Creates snapshot_dir and any missing parents, each recorded, so a
-    /// failed copy removes them too.
+    /// failed copy removes them too. (By path: snapshot_dir is the
+    /// operator's; everything below it is made by descriptor.)
     void create_snapshot_dir() {
         std::error_code ec;
         const fs::path dir = fs::absolute(params_.snapshot_dir, ec);
         if (ec) throw fail(kind_of(ec), "destination", "cannot create snapshot_dir", ec);
-        make_levels(dir.root_path(), dir.relative_path(), "cannot create snapshot_dir");
-    }
-
-    /// Creates each missing directory on the way from `level` down `rel`,
-    /// recording each one it made for undo().
-    void make_levels(fs::path level, const fs::path& rel, const char* message) {
-        for (const fs::path& part : rel) {
+        fs::path level = dir.root_path();
+        for (const fs::path& part : dir.relative_path()) {
             if (part.empty() || part == ".") continue;
             level /= part;
-            std::error_code ec;
-            if (fs::create_directory(level, ec)) created_.push_back(level);
-            if (ec) throw fail(kind_of(ec), "destination", message, ec);
+            if (fs::create_directory(level, ec)) made_above_.push_back(level);
+            if (ec) throw fail(kind_of(ec), "destination", "cannot create snapshot_dir", ec);
         }
     }
 
@@ -227,66 +273,205 @@ private:
     }
 
     void copy_entry(const fs::path& rel) {
-        // Never copy a snapshot into itself (snapshot_dir inside source_dir,
-        // listed itself or met in a directory walk).
-        if (excluded(rel) || normal(source_ / rel) == destination_) return;
-        std::error_code ec;
-        const fs::file_status st = fs::symlink_status(source_ / rel, ec);
-        if (ec || !fs::exists(st))
+        if (excluded(rel)) return;
+        const UniqueFd parent = open_source_dir(rel.parent_path());
+        const std::string name = rel.filename().string();  // "." for source_dir itself
+        struct stat st {};
+        if (::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            const std::error_code error = last_error();
             throw fail(db_error_kind::precondition, "source",
-                       "an entry of files_to_copy does not exist", ec);
-        if (!fs::is_directory(st)) return copy_one(rel, st);
-        make_directory(rel);
-        const fs::path base = source_ / rel;
-        for (auto it = fs::recursive_directory_iterator(base, ec);
-             !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-            const fs::path sub = normal(rel / it->path().lexically_relative(base));
-            if (excluded(sub) || normal(it->path()) == destination_) {
-                if (it->is_directory(ec)) it.disable_recursion_pending();
-                continue;
+                       "an entry of files_to_copy does not exist", error);
+        }
+        if (S_ISDIR(st.st_mode)) {
+            const UniqueFd from = open_source_dir_at(parent.get(), name);
+            if (is_destination(from.get())) return;
+            refuse_reserved(rel);
+            const UniqueFd to = open_destination_dir(rel);
+            return copy_tree(from.get(), to.get(), rel);
+        }
+        if (skip_special(rel, st.st_mode)) return;
+        refuse_reserved(rel);
+        const UniqueFd to = open_destination_dir(rel.parent_path());
+        copy_one(parent.get(), to.get(), name, rel, st.st_mode);
+    }
+
+    /// Copies what directory `from` holds into directory `to` (both open;
+    /// `rel` is their path below source_dir and snapshot_dir).
+    void copy_tree(int from, int to, const fs::path& rel) {
+        for (const std::string& name : list_names(from, "source")) {
+            const fs::path sub = normal(rel / name);
+            if (excluded(sub)) continue;
+            struct stat st {};
+            if (::fstatat(from, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                const std::error_code error = last_error();
+                throw fail(db_error_kind::precondition, "source", "cannot list a directory", error);
             }
-            const fs::file_status sub_st = it->symlink_status(ec);
-            if (ec) break;
-            if (fs::is_directory(sub_st))
-                make_directory(sub);
-            else
-                copy_one(sub, sub_st);
+            if (S_ISDIR(st.st_mode)) {
+                const UniqueFd sub_from = open_source_dir_at(from, name);
+                if (is_destination(sub_from.get())) continue;
+                refuse_reserved(sub);
+                const UniqueFd sub_to = make_directory_at(to, name, sub);
+                copy_tree(sub_from.get(), sub_to.get(), sub);
+            } else if (!skip_special(sub, st.st_mode)) {
+                refuse_reserved(sub);
+                copy_one(from, to, name, sub, st.st_mode);
+            }
         }
-        if (ec) throw fail(db_error_kind::precondition, "source", "cannot list a directory", ec);
     }
 
-    /// Creates `rel` in snapshot_dir, and any missing parents.
-    void make_directory(const fs::path& rel) {
-        refuse_reserved(rel);
-        make_levels(destination_, rel, "cannot create a directory");
+    /// The names directory `dir` holds (not "." and ".."), read through a
+    /// descriptor of its own so `dir` stays open and unmoved. Errors are
+    /// `step`'s.
+    std::vector<std::string> list_names(int dir, const char* step) const {
+        struct CloseDir {
+            void operator()(DIR* d) const noexcept { ::closedir(d); }
+        };
+        UniqueFd own(::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        std::unique_ptr<DIR, CloseDir> stream(own ? ::fdopendir(own.get()) : nullptr);
+        if (!stream) {
+            const std::error_code error = last_error();
+            throw fail(db_error_kind::precondition, step, "cannot list a directory", error);
+        }
+        (void)own.release();  // the stream owns it now
+        std::vector<std::string> names;
+        for (;;) {
+            errno = 0;
+            const dirent* entry = ::readdir(stream.get());
+            if (!entry) break;
+            const std::string_view name = entry->d_name;
+            if (name != "." && name != "..") names.emplace_back(name);
+        }
+        if (errno != 0) {
+            const std::error_code error = last_error();
+            throw fail(db_error_kind::precondition, step, "cannot list a directory", error);
+        }
+        return names;
     }
 
-    void copy_one(const fs::path& rel, const fs::file_status& st) {
-        if (!fs::is_symlink(st) && !fs::is_regular_file(st)) {
-            skipped_.push_back(rel.generic_string());  // nothing is created for it
-            return;
+    /// A new descriptor of the directory `dir` holds (the start of a walk).
+    UniqueFd reopen(int dir, const char* step) const {
+        UniqueFd again = open_dir_at(dir, ".");
+        if (!again) {
+            const std::error_code error = last_error();
+            throw fail(kind_of(error), step, "cannot open a directory", error);
         }
-        refuse_reserved(rel);
-        make_directory(rel.parent_path());
-        const fs::path target = destination_ / rel;
-        std::error_code ec;
-        if (fs::is_symlink(st)) {
-            fs::create_symlink(fs::read_symlink(source_ / rel, ec), target, ec);
-            if (ec) throw fail(kind_of(ec), "copy", "cannot recreate a link", ec);
-            created_.push_back(target);
+        return again;
+    }
+
+    /// Directory `rel` (normal; "" or "." is source_dir), opened one
+    /// component at a time from source_dir.
+    UniqueFd open_source_dir(const fs::path& rel) const {
+        UniqueFd dir = reopen(source_fd_.get(), "source");
+        for (const fs::path& part : rel) {
+            if (part.empty() || part == ".") continue;
+            dir = open_source_dir_at(dir.get(), part.string());
+        }
+        return dir;
+    }
+
+    /// Directory `name` in the source directory `parent`. A link where a
+    /// directory was (validate() refused links on the way, so one found
+    /// now was swapped in since) fails the copy; nothing is read through it.
+    UniqueFd open_source_dir_at(int parent, const std::string& name) const {
+        UniqueFd dir = open_dir_at(parent, name.c_str());
+        if (dir) return dir;
+        const std::error_code error = last_error();
+        // O_DIRECTORY|O_NOFOLLOW on a link fails with ENOTDIR (ELOOP on
+        // older kernels): ask what is there.
+        struct stat st {};
+        if ((error == std::errc::not_a_directory ||
+             error == std::errc::too_many_symbolic_link_levels) &&
+            ::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+            throw fail(db_error_kind::precondition, "source",
+                       "a directory in source_dir was replaced by a link while it was copied; "
+                       "nothing was read through it",
+                       error);
+        if (error == std::errc::no_such_file_or_directory || error == std::errc::not_a_directory)
+            throw fail(db_error_kind::precondition, "source",
+                       "an entry of files_to_copy does not exist", error);
+        throw fail(kind_of(error), "source", "cannot open a directory in source_dir", error);
+    }
+
+    /// Directory `rel` of snapshot_dir, and any missing parents, made and
+    /// opened one component at a time from snapshot_dir.
+    UniqueFd open_destination_dir(const fs::path& rel) {
+        UniqueFd dir = reopen(destination_fd_.get(), "destination");
+        fs::path sub;
+        for (const fs::path& part : rel) {
+            if (part.empty() || part == ".") continue;
+            sub /= part;
+            refuse_reserved(sub);  // a directory named like the record, at the top
+            dir = make_directory_at(dir.get(), part.string(), sub);
+        }
+        return dir;
+    }
+
+    /// Makes directory `name` in `parent` unless it is there (recorded for
+    /// undo() when made; `rel` is its path below snapshot_dir) and opens it.
+    UniqueFd make_directory_at(int parent, const std::string& name, const fs::path& rel) {
+        if (::mkdirat(parent, name.c_str(), 0777) == 0) {
+            created_.push_back({rel, true});
+        } else if (errno != EEXIST) {
+            const std::error_code error = last_error();
+            throw fail(kind_of(error), "destination", "cannot create a directory", error);
+        }
+        UniqueFd dir = open_dir_at(parent, name.c_str());
+        if (!dir) {
+            const std::error_code error = last_error();
+            throw fail(kind_of(error), "destination", "cannot open a directory in snapshot_dir",
+                       error);
+        }
+        return dir;
+    }
+
+    /// Sockets, FIFOs and devices are listed as skipped; nothing is created
+    /// for them.
+    bool skip_special(const fs::path& rel, mode_t mode) {
+        if (S_ISREG(mode) || S_ISLNK(mode)) return false;
+        skipped_.push_back(rel.generic_string());
+        return true;
+    }
+
+    /// The target of link `name` in `dir`.
+    std::string read_link_at(int dir, const std::string& name) const {
+        std::string target(256, '\0');
+        for (;;) {
+            const ssize_t size = ::readlinkat(dir, name.c_str(), target.data(), target.size());
+            if (size < 0) {
+                const std::error_code error = last_error();
+                throw fail(kind_of(error), "copy", "cannot read a link", error);
+            }
+            if (static_cast<std::size_t>(size) < target.size()) {
+                target.resize(static_cast<std::size_t>(size));
+                return target;
+            }
+            target.resize(2 * target.size());  // maybe cut short: read again
+        }
+    }
+
+    /// Copies the file or link `name` of source directory `from` into
+    /// snapshot directory `to`; `rel` is its path below both.
+    void copy_one(int from, int to, const std::string& name, const fs::path& rel, mode_t mode) {
+        if (S_ISLNK(mode)) {
+            const std::string link = read_link_at(from, name);
+            if (::symlinkat(link.c_str(), to, name.c_str()) != 0) {
+                const std::error_code error = last_error();
+                throw fail(kind_of(error), "copy", "cannot recreate a link", error);
+            }
+            created_.push_back({rel, false});
             links_.push_back(rel.generic_string());
             return;
         }
         CopiedFile copied;
         try {
-            copied = seal_later() ? copy_file_fast(source_ / rel, target, limits_)
-                                  : copy_file_hashed(source_ / rel, target, limits_);
+            copied = seal_later() ? copy_file_fast({from, name}, {to, name}, limits_)
+                                  : copy_file_hashed({from, name}, {to, name}, limits_);
         } catch (const copy_stopped&) {
             throw fail(db_error_kind::cancelled, "copy", "stopped by the run (cancel or deadline)");
         } catch (const std::system_error& e) {
             throw fail(kind_of(e.code()), "copy", "cannot copy a file", e.code());
         }
-        created_.push_back(target);
+        created_.push_back({rel, false});
         total_bytes_ += copied.size;
         taskexec::json file = {{"path", rel.generic_string()}, {"size", copied.size}};
         if (seal_later()) {
@@ -300,21 +485,47 @@ private:
         files_.push_back(std::move(file));
     }
 
-    /// Removes what this copy created, newest first (snapshot_dir itself,
-    /// and its parents, if this copy made them).
+    /// Removes what this copy created, newest first: inside snapshot_dir
+    /// through its descriptor (never through a link: if a directory on the
+    /// way was swapped, what is below it stays), then snapshot_dir itself
+    /// and its parents, if this copy made them.
     void undo() noexcept {
-        for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
-            std::error_code ignored;
-            fs::remove(*it, ignored);
+        for (auto it = created_.rbegin(); it != created_.rend() && destination_fd_; ++it) {
+            int dir = destination_fd_.get();
+            UniqueFd held;
+            bool reached = true;
+            for (const fs::path& part : it->rel.parent_path()) {
+                held = open_dir_at(dir, part.c_str());
+                if (!held) {
+                    reached = false;
+                    break;
+                }
+                dir = held.get();
+            }
+            if (reached)
+                ::unlinkat(dir, it->rel.filename().c_str(), it->directory ? AT_REMOVEDIR : 0);
         }
         created_.clear();
+        for (auto it = made_above_.rbegin(); it != made_above_.rend(); ++it) {
+            std::error_code ignored;
+            fs::remove(*it, ignored);  // an empty directory, or a link put in its place
+        }
+        made_above_.clear();
     }
 
     const SnapshotParams& params_;
     std::string engine_;
     CopyLimits limits_;
     fs::path source_, destination_;
-    std::vector<fs::path> created_;
+    UniqueFd source_fd_, destination_fd_;       ///< opened by validate()
+    std::pair<dev_t, ino_t> destination_id_{};  ///< snapshot_dir's device and inode
+    /// What the copy made below snapshot_dir, oldest first, for undo().
+    struct Created {
+        fs::path rel;  ///< below snapshot_dir
+        bool directory;
+    };
+    std::vector<Created> created_;
+    std::vector<fs::path> made_above_;  ///< snapshot_dir and parents create_snapshot_dir made
     taskexec::json files_ = taskexec::json::array();
     taskexec::json marker_files_ =
         taskexec::json::array();  ///< files_ with identities, for the seal

@@ -1,5 +1,6 @@
 // examples/tasks/snapshot_seal.cpp — see snapshot_seal.hpp.
 #include "snapshot_seal.hpp"
+#include "unique_fd.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -27,9 +28,11 @@ constexpr std::size_t max_marker_bytes = 8 << 20;
     throw std::system_error(error, std::generic_category(), what);
 }
 
-/// Creates `file` (never replacing anything) holding `text`; fsyncs it if asked.
-void write_new_file(const fs::path& file, const std::string& text, bool sync, const char* what) {
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+/// Creates `name` in the directory `dir` holds open (never replacing
+/// anything, never through a link) holding `text`; fsyncs it if asked.
+void write_new_file(int dir, const char* name, const std::string& text, bool sync,
+                    const char* what) {
+    const int fd = ::openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) throw_errno(errno, what);
     int failure = 0;
     for (std::size_t written = 0; written < text.size() && failure == 0;) {
@@ -43,8 +46,7 @@ void write_new_file(const fs::path& file, const std::string& text, bool sync, co
     if (failure == 0 && sync && ::fsync(fd) != 0) failure = errno;
     if (::close(fd) != 0 && failure == 0) failure = errno;
     if (failure != 0) {
-        std::error_code ignored;
-        fs::remove(file, ignored);
+        ::unlinkat(dir, name, 0);
         throw_errno(failure, what);
     }
 }
@@ -77,9 +79,10 @@ std::optional<std::string> read_marker(const fs::path& file, const db_where& whe
     return text;
 }
 
-/// fsync of a directory, so that the names in it are durable.
-void sync_directory(const fs::path& dir) {
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+/// fsync of directory `rel` of `dir` ("." is `dir`, ".." its parent), so
+/// that the names in it are durable.
+void sync_directory(int dir, const fs::path& rel) {
+    const int fd = ::openat(dir, rel.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) throw_errno(errno, "cannot open a directory");
     const int rc = ::fsync(fd);
     const int saved = errno;
@@ -87,21 +90,21 @@ void sync_directory(const fs::path& dir) {
     if (rc != 0) throw_errno(saved, "cannot sync a directory");
 }
 
-/// Every directory from the files' up to `dir`, deepest first, then `dir`'s
-/// parent (which holds `dir`'s own name).
-std::vector<fs::path> directories_to_sync(const fs::path& dir, const taskexec::json& files) {
+/// Every directory from the files' up to the snapshot directory, deepest
+/// first, then the snapshot directory (".") and its parent (".."), which
+/// holds its name — relative to the snapshot directory.
+std::vector<fs::path> directories_to_sync(const taskexec::json& files) {
     std::vector<fs::path> dirs;
     for (const taskexec::json& f : files) {
         for (fs::path at = fs::path(f["path"].get<std::string>()).parent_path(); !at.empty();
              at = at.parent_path())
-            if (std::find(dirs.begin(), dirs.end(), dir / at) == dirs.end())
-                dirs.push_back(dir / at);
+            if (std::find(dirs.begin(), dirs.end(), at) == dirs.end()) dirs.push_back(at);
     }
     std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
         return std::distance(a.begin(), a.end()) > std::distance(b.begin(), b.end());
     });
-    dirs.push_back(dir);
-    if (dir.has_parent_path()) dirs.push_back(dir.parent_path());
+    dirs.emplace_back(".");
+    dirs.emplace_back("..");
     return dirs;
 }
 
@@ -133,22 +136,21 @@ bool well_formed(const taskexec::json& entry) {
 
 }  // namespace
 
-void write_seal_marker(const fs::path& snapshot_dir, std::string_view lease_id,
-                       const taskexec::json& files) {
+void write_seal_marker(int snapshot_dir, std::string_view lease_id, const taskexec::json& files) {
     // O_EXCL: a copied file of that name, or a second copy into the same
     // directory under one lease, must not be silently replaced.
-    write_new_file(snapshot_dir / seal_marker_name,
+    write_new_file(snapshot_dir, seal_marker_name.data(),
                    taskexec::json{{"lease_id", lease_id}, {"files", files}}.dump(), false,
                    "cannot create the seal marker");
 }
 
-void write_snapshot_manifest(const fs::path& snapshot_dir, const taskexec::json& files) {
+void write_snapshot_manifest(int snapshot_dir, const taskexec::json& files) {
     std::uint64_t total = 0;
     for (const taskexec::json& f : files) total += f["size"].get<std::uint64_t>();
-    write_new_file(snapshot_dir / snapshot_manifest_name,
+    write_new_file(snapshot_dir, snapshot_manifest_name.data(),
                    taskexec::json{{"files", files}, {"total_bytes", total}}.dump(2) + "\n", true,
                    "cannot create the snapshot manifest");
-    for (const fs::path& d : directories_to_sync(snapshot_dir, files)) sync_directory(d);
+    for (const fs::path& d : directories_to_sync(files)) sync_directory(snapshot_dir, d);
 }
 
 std::optional<taskexec::json> seal_snapshot(std::string_view snapshot_dir,
@@ -211,9 +213,12 @@ std::optional<taskexec::json> seal_snapshot(std::string_view snapshot_dir,
         // The manifest (synced, with every directory), then the marker's
         // removal: once the marker is gone, the manifest and everything it
         // lists are on disk.
-        write_snapshot_manifest(dir, files);
-        fs::remove(marker);
-        sync_directory(dir);
+        const UniqueFd held(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!held) throw_errno(errno, "cannot open the snapshot directory");
+        write_snapshot_manifest(held.get(), files);
+        if (::unlinkat(held.get(), seal_marker_name.data(), 0) != 0)
+            throw_errno(errno, "cannot remove the seal marker");
+        sync_directory(held.get(), ".");
     } catch (const std::system_error& e) {
         throw db_error(db_error_kind::precondition, where,
                        "errno " + std::to_string(e.code().value()),

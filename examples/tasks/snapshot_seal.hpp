@@ -2,7 +2,8 @@
 // is released: hash and sync the copies, and record them in the snapshot.
 //
 //     // snapshot_files, while the database is held (lease_id in its payload):
-//     write_seal_marker(snapshot_dir, lease_id, files);   // files: [{path, size, device, inode}]
+//     write_seal_marker(snapshot_dir_fd, lease_id, files);   // files: [{path, size, device,
+//     inode}]
 //
 //     // unquiesce_db, after an explicit release, given snapshot_files' result
 //     // (snapshot_dir, sealed: false) — LeaseTable::unquiesce:
@@ -47,17 +48,18 @@ inline constexpr std::string_view seal_marker_name = ".taskexec-unsealed.json";
 inline constexpr std::string_view snapshot_manifest_name = ".taskexec-snapshot.json";
 
 /// Records that `files` ([{path, size, device, inode}], paths relative to
-/// `snapshot_dir`) were copied under `lease_id` and still need hashing and
-/// syncing. Not synced: until the manifest exists the directory is
-/// incomplete anyway. Throws std::system_error (never naming the path).
-void write_seal_marker(const std::filesystem::path& snapshot_dir, std::string_view lease_id,
-                       const taskexec::json& files);
+/// the snapshot directory `snapshot_dir` holds open) were copied under
+/// `lease_id` and still need hashing and syncing. Not synced: until the
+/// manifest exists the directory is incomplete anyway. Created relative to
+/// the descriptor, never through a link, never replacing a file. Throws
+/// std::system_error (never naming the path).
+void write_seal_marker(int snapshot_dir, std::string_view lease_id, const taskexec::json& files);
 
-/// Writes the manifest {files [{path, size, sha256}], total_bytes} into
-/// `snapshot_dir` and syncs it and the directories from the files' up to
-/// `snapshot_dir`'s parent. Throws std::system_error (never naming the path).
-void write_snapshot_manifest(const std::filesystem::path& snapshot_dir,
-                             const taskexec::json& files);
+/// Writes the manifest {files [{path, size, sha256}], total_bytes} into the
+/// snapshot directory `snapshot_dir` holds open, as write_seal_marker, and
+/// syncs it and the directories from the files' up to the snapshot
+/// directory's parent. Throws std::system_error (never naming the path).
+void write_snapshot_manifest(int snapshot_dir, const taskexec::json& files);
 
 /// Hashes and fsyncs every file the marker in `snapshot_dir` lists for
 /// `lease_id`, writes the manifest, then removes the marker. Returns

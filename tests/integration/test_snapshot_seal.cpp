@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <latch>
 #include <optional>
 #include <stop_token>
@@ -402,6 +403,21 @@ TEST_CASE("seal: the snapshot's own file names are refused in the copy, before a
             CHECK_FALSE(fs::exists(snapshot_dir));  // made by the copy, removed with it
         }
     }
+    SECTION("a directory of that name on the way to a listed file") {
+        const fs::path other = fs::canonical(db.dir()) / "other";
+        for (const std::string_view name :
+             {taskexec_examples::seal_marker_name, taskexec_examples::snapshot_manifest_name}) {
+            INFO(name);
+            fs::create_directories(other / name);
+            std::ofstream(other / name / "x") << "x";
+            const auto error = db_error_thrown(
+                [&] { copy_plain(other, {std::string(name) + "/x"}, snapshot_dir); });
+            REQUIRE(error.has_value());
+            CHECK(error->kind() == db_error_kind::config);
+            CHECK(error->where().step == "copy");
+            CHECK_FALSE(fs::exists(snapshot_dir));
+        }
+    }
     SECTION("a snapshot_dir made with its parents is removed with them") {
         const fs::path parent = db.dir() / "made-by-the-copy";
         const auto error = db_error_thrown([&] {
@@ -529,6 +545,141 @@ TEST_CASE(
         const json s = copy(json{"sub/", "table.bin"}, {{"exclude", {"sub"}}});
         CHECK(copied_paths(s) == json{"table.bin"});
         CHECK_FALSE(fs::exists(snapshot / "sub"));
+    }
+}
+
+TEST_CASE("seal: a directory swapped for a link while snapshot_files walks never leads it out",
+          "[sqlite][integration][seal]") {
+    // Someone who can write in source_dir (the database's own user) swaps a
+    // directory for a link to one outside once the copy is inside it. The
+    // copy is throttled, so the swap lands between two files. Walking by
+    // path, the files after the swap were read through the link; walking by
+    // descriptor, the copy keeps reading the directory it opened.
+    taskexec_it::SqliteDb db("delete", 20);
+    const fs::path source = fs::canonical(db.dir()) / "data";
+    const fs::path outside = fs::canonical(db.dir()) / "outside";
+    const fs::path snapshot = fs::canonical(db.dir()) / "snap";
+    const fs::path deep = source / "sub" / "deep";
+    fs::create_directories(deep);
+    fs::create_directories(outside);
+    const std::string inside(256 << 10, 'i'), secret(256 << 10, 's');
+    constexpr int files = 6;
+    json expected = json::array();
+    for (int i = 0; i < files; ++i) {
+        const std::string name = "f" + std::to_string(i) + ".bin";
+        std::ofstream(deep / name) << inside;
+        std::ofstream(outside / name) << secret;
+        expected.push_back("sub/deep/" + name);
+    }
+
+    std::atomic<int> copied_at_swap{-1};
+    std::jthread swapper([&](std::stop_token stop) {
+        // Once the first file of deep/ is being copied, deep/ is open.
+        auto started = [&](std::error_code& ec) {
+            return fs::exists(snapshot / "sub" / "deep", ec) &&
+                   !fs::is_empty(snapshot / "sub" / "deep", ec);
+        };
+        std::error_code ec;
+        while (!started(ec)) {
+            if (stop.stop_requested()) return;  // the copy ended first
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        fs::rename(deep, source / "moved_away");
+        fs::create_directory_symlink(outside, deep);
+        int present = 0;
+        for (const auto& entry : fs::directory_iterator(snapshot / "sub" / "deep", ec)) {
+            (void)entry;
+            ++present;
+        }
+        copied_at_swap = present;
+    });
+    // 256 KiB at 1 MiB/s: a quarter of a second per file for the swap to land.
+    const json s = copy_plain(source, {"sub"}, snapshot.string(), {{"max_bytes_per_s", 1 << 20}});
+    swapper.request_stop();
+    swapper.join();
+    INFO("files begun when the swap was done: " << copied_at_swap.load());
+    REQUIRE(fs::is_symlink(deep));           // the swap happened during the copy,
+    REQUIRE(copied_at_swap.load() < files);  // before the last file was opened
+    CHECK(copied_paths(s) == expected);
+    for (const json& f : s["files"]) {
+        std::ifstream in(snapshot / f["path"].get<std::string>());
+        const std::string content((std::istreambuf_iterator<char>(in)), {});
+        INFO(f["path"]);
+        const bool from_inside = content == inside;  // (not printed: 256 KiB)
+        CHECK(from_inside);                          // never the outside file
+        const fs::path original =
+            source / "moved_away" / fs::path(f["path"].get<std::string>()).filename();
+        CHECK(f["sha256"] == taskexec_examples::sha256_file(original));
+    }
+}
+
+TEST_CASE(
+    "seal: a failed copy removes what it made, never through a link swapped into snapshot_dir",
+    "[sqlite][integration][seal]") {
+    // snapshot_dir inside source_dir: whoever writes source_dir can rename
+    // inside snapshot_dir too. Mid-copy, a directory the copy made is
+    // swapped for a link to one outside holding files of the same names,
+    // and the rest of the source vanishes, so the copy fails and undoes.
+    // Removing by path went through the link and deleted the outside files.
+    taskexec_it::SqliteDb db("delete", 20);
+    const fs::path source = fs::canonical(db.dir()) / "data";
+    const fs::path snapshot = source / "snap";
+    const fs::path outside = fs::canonical(db.dir()) / "outside";
+    fs::create_directories(source / "sub");
+    fs::create_directories(outside);
+    constexpr int files = 6;
+    for (int i = 0; i < files; ++i) {
+        const std::string name = "f" + std::to_string(i) + ".bin";
+        std::ofstream(source / "sub" / name) << std::string(256 << 10, 'i');
+        std::ofstream(outside / name) << "keep me";
+    }
+    std::atomic<bool> swapped{false};
+    std::jthread swapper([&](std::stop_token stop) {
+        std::error_code ec;
+        while (!(fs::exists(snapshot / "sub", ec) && !fs::is_empty(snapshot / "sub", ec))) {
+            if (stop.stop_requested()) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        fs::rename(snapshot / "sub", snapshot / "moved");
+        fs::create_directory_symlink(outside, snapshot / "sub");
+        for (int i = 0; i < files; ++i)  // the files not copied yet now fail to open
+            fs::remove(source / "sub" / ("f" + std::to_string(i) + ".bin"), ec);
+        swapped = true;
+    });
+    const auto error = db_error_thrown([&] {
+        copy_plain(source, {"sub"}, snapshot.string(), {{"max_bytes_per_s", 1 << 20}});
+    });
+    swapper.request_stop();
+    swapper.join();
+    REQUIRE(swapped.load());
+    REQUIRE(error.has_value());
+    CHECK(error->kind() == db_error_kind::precondition);
+    for (int i = 0; i < files; ++i) {
+        const fs::path kept = outside / ("f" + std::to_string(i) + ".bin");
+        INFO(kept.filename().string());
+        CHECK(fs::exists(kept));
+    }
+    CHECK(fs::is_symlink(snapshot / "sub"));  // left alone, not followed
+}
+
+TEST_CASE("seal: a source file that is a link or a FIFO when opened is refused, without blocking",
+          "[sqlite][integration][seal]") {
+    // The walk saw a regular file; by the time the copy opens it, it may be
+    // something else. A link is not followed; a FIFO does not block the open.
+    taskexec_it::SqliteDb db("delete", 20);
+    const fs::path dir = fs::canonical(db.dir());
+    std::ofstream(dir / "secret.bin") << "not to be copied";
+    fs::create_symlink(dir / "secret.bin", dir / "link.bin");
+    REQUIRE(::mkfifo((dir / "fifo.bin").c_str(), 0600) == 0);
+    for (const char* name : {"link.bin", "fifo.bin"}) {
+        INFO(name);
+        const fs::path copy = dir / (std::string("copy_") + name);
+        for (const bool fast : {true, false}) {
+            const auto copy_it =
+                fast ? &taskexec_examples::copy_file_fast : &taskexec_examples::copy_file_hashed;
+            CHECK_THROWS_AS(copy_it(dir / name, copy, {}), std::system_error);
+            CHECK_FALSE(fs::exists(fs::symlink_status(copy)));
+        }
     }
 }
 
