@@ -85,8 +85,8 @@ struct CopyFiles {
 
 private:
     static UniqueFd open_source(const FileAt& from) {
-        UniqueFd fd(
-            ::openat(from.dir, from.name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+        UniqueFd fd(::openat(from.dir, from.name.c_str(),
+                             O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
         if (!fd) throw_errno("snapshot_files: cannot open a source file");
         struct stat st {};
         if (::fstat(fd.get(), &st) != 0) throw_errno("snapshot_files: cannot stat a source file");

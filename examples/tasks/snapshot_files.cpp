@@ -20,7 +20,8 @@
 // directory for a link while the copy runs cannot make it read anything
 // outside source_dir, nor create or remove anything outside snapshot_dir:
 // the copy goes on in the directory it opened, or, if the link was there
-// first, fails as a precondition.
+// first, fails as a precondition. A snapshot_dir inside source_dir is made
+// and opened from source_dir's handle the same way.
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -85,6 +86,10 @@ public:
         } catch (const std::system_error& e) {
             undo();
             throw fail(kind_of(e.code()), "record", "cannot record the snapshot", e.code());
+        } catch (const std::exception&) {  // a name JSON cannot hold (not UTF-8), say
+            undo();
+            throw fail(db_error_kind::precondition, "record",
+                       "cannot record the snapshot: a copied name is not valid UTF-8");
         }
         return {{"snapshot_dir", destination_.string()},
                 {"files", files_},
@@ -164,42 +169,106 @@ private:
                            "an entry of files_to_copy passes through a link; list the link "
                            "itself, or the path it leads to");
         }
-        create_snapshot_dir();
-        destination_ = fs::canonical(params_.snapshot_dir, ec);
-        if (ec) throw fail(kind_of(ec), "destination", "cannot resolve snapshot_dir", ec);
+        source_fd_ = UniqueFd(::open(source_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!source_fd_) {
+            const std::error_code error = last_error();
+            throw fail(kind_of(error), "source", "cannot open source_dir", error);
+        }
+        open_snapshot_dir();
         if (destination_ == source_)
             throw fail(db_error_kind::config, "validate",
                        "snapshot_dir must not be the source directory");
         // Found before anything is copied: the record would fail (O_EXCL)
         // only after the whole copy.
         for (const std::string_view name : {snapshot_manifest_name, seal_marker_name}) {
-            if (fs::exists(fs::symlink_status(destination_ / name, ec)))
+            struct stat st {};
+            if (::fstatat(destination_fd_.get(), name.data(), &st, AT_SYMLINK_NOFOLLOW) == 0)
                 throw fail(db_error_kind::precondition, "destination",
                            "snapshot_dir already holds a snapshot (its '" + std::string(name) +
                                "'); take the copy into a new directory");
         }
         // New or empty: anything already there — a link above all, which
         // the copy would write through — could take files out of it.
-        if (!fs::is_empty(destination_, ec) || ec)
+        if (!list_names(destination_fd_.get(), "destination").empty())
             throw fail(db_error_kind::precondition, "destination",
-                       "snapshot_dir is not empty; take the copy into a new directory", ec);
-        // From here on everything is reached from these two handles.
-        source_fd_ = UniqueFd(::open(source_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!source_fd_) {
-            const std::error_code error = last_error();
-            throw fail(kind_of(error), "source", "cannot open source_dir", error);
+                       "snapshot_dir is not empty; take the copy into a new directory");
+    }
+
+    /// Makes snapshot_dir (and missing parents) and opens it. Inside
+    /// source_dir — where whoever writes source_dir could swap a level for a
+    /// link — the levels below source_dir are made and opened by descriptor
+    /// from source_dir, never through a link; elsewhere the path is the
+    /// operator's and is made by path, and must not lead into source_dir
+    /// through a link.
+    void open_snapshot_dir() {
+        std::error_code ec;
+        const fs::path written = normal(fs::absolute(params_.snapshot_dir, ec));
+        if (ec) throw fail(kind_of(ec), "destination", "cannot create snapshot_dir", ec);
+        const fs::path written_source = normal(fs::absolute(params_.source_dir, ec));
+        std::optional<fs::path> inside = below(written, written_source);
+        if (!inside) inside = below(written, source_);
+        if (inside) {
+            destination_ = source_ / *inside;
+            destination_fd_ = make_levels_at(source_fd_.get(), *inside, made_inside_);
+        } else {
+            create_snapshot_dir();
+            destination_ = fs::canonical(params_.snapshot_dir, ec);
+            if (ec) throw fail(kind_of(ec), "destination", "cannot resolve snapshot_dir", ec);
+            if (below(destination_, source_))
+                throw fail(db_error_kind::config, "validate",
+                           "snapshot_dir leads into source_dir through a link; write it as a "
+                           "path inside source_dir");
+            destination_fd_ = open_dir_at(AT_FDCWD, destination_.c_str());
+            if (!destination_fd_) {
+                const std::error_code error = last_error();
+                throw fail(kind_of(error), "destination", "cannot open snapshot_dir", error);
+            }
         }
-        destination_fd_ = open_dir_at(AT_FDCWD, destination_.c_str());
         struct stat st {};
-        if (!destination_fd_ || ::fstat(destination_fd_.get(), &st) != 0) {
+        if (::fstat(destination_fd_.get(), &st) != 0) {
             const std::error_code error = last_error();
             throw fail(kind_of(error), "destination", "cannot open snapshot_dir", error);
         }
         destination_id_ = {st.st_dev, st.st_ino};
-        // The directory actually opened must be empty too.
-        if (!list_names(destination_fd_.get(), "destination").empty())
-            throw fail(db_error_kind::precondition, "destination",
-                       "snapshot_dir is not empty; take the copy into a new directory");
+    }
+
+    /// `p` relative to `base` when it lies strictly below it (lexically).
+    static std::optional<fs::path> below(const fs::path& p, const fs::path& base) {
+        const fs::path rel = p.lexically_relative(base);
+        if (rel.empty() || rel == "." || *rel.begin() == "..") return std::nullopt;
+        return rel;
+    }
+
+    /// Makes each missing directory of `rel` below `root`, one component at
+    /// a time and never through a link, recording each one made in `made`
+    /// for undo(); returns the last one, open.
+    UniqueFd make_levels_at(int root, const fs::path& rel, std::vector<fs::path>& made) {
+        UniqueFd dir = reopen(root, "destination");
+        fs::path sub;
+        for (const fs::path& part : rel) {
+            if (part.empty() || part == ".") continue;
+            sub /= part;
+            if (::mkdirat(dir.get(), part.c_str(), 0777) == 0) {
+                made.push_back(sub);
+            } else if (errno != EEXIST) {
+                const std::error_code error = last_error();
+                throw fail(kind_of(error), "destination", "cannot create a directory", error);
+            }
+            UniqueFd next = open_dir_at(dir.get(), part.c_str());
+            if (!next) {
+                const std::error_code error = last_error();
+                throw fail(error == std::errc::not_a_directory ||
+                                   error == std::errc::too_many_symbolic_link_levels
+                               ? db_error_kind::precondition
+                               : kind_of(error),
+                           "destination",
+                           "cannot open a directory of snapshot_dir (a link, or not a "
+                           "directory, where one was expected)",
+                           error);
+            }
+            dir = std::move(next);
+        }
+        return dir;
     }
 
     static std::error_code last_error() { return {errno, std::generic_category()}; }
@@ -217,9 +286,9 @@ private:
                st.st_ino == destination_id_.second;
     }
 
-    /// Creates snapshot_dir and any missing parents, each recorded, so a
-    /// failed copy removes them too. (By path: snapshot_dir is the
-    /// operator's; everything below it is made by descriptor.)
+    /// Creates snapshot_dir and any missing parents by path (outside
+    /// source_dir: the operator's), each recorded, so a failed copy removes
+    /// them too; everything below it is made by descriptor.
     void create_snapshot_dir() {
         std::error_code ec;
         const fs::path dir = fs::absolute(params_.snapshot_dir, ec);
@@ -486,31 +555,40 @@ private:
     }
 
     /// Removes what this copy created, newest first: inside snapshot_dir
-    /// through its descriptor (never through a link: if a directory on the
-    /// way was swapped, what is below it stays), then snapshot_dir itself
-    /// and its parents, if this copy made them.
+    /// through its descriptor, then the levels of snapshot_dir made inside
+    /// source_dir through source_dir's (never through a link: if a directory
+    /// on the way was swapped, what is below it stays), then what
+    /// create_snapshot_dir made by path.
     void undo() noexcept {
-        for (auto it = created_.rbegin(); it != created_.rend() && destination_fd_; ++it) {
-            int dir = destination_fd_.get();
-            UniqueFd held;
-            bool reached = true;
-            for (const fs::path& part : it->rel.parent_path()) {
-                held = open_dir_at(dir, part.c_str());
-                if (!held) {
-                    reached = false;
-                    break;
-                }
-                dir = held.get();
-            }
-            if (reached)
-                ::unlinkat(dir, it->rel.filename().c_str(), it->directory ? AT_REMOVEDIR : 0);
-        }
+        for (auto it = created_.rbegin(); it != created_.rend(); ++it)
+            remove_below(destination_fd_.get(), it->rel, it->directory);
         created_.clear();
+        destination_fd_ = UniqueFd();
+        for (auto it = made_inside_.rbegin(); it != made_inside_.rend(); ++it)
+            remove_below(source_fd_.get(), *it, true);
+        made_inside_.clear();
         for (auto it = made_above_.rbegin(); it != made_above_.rend(); ++it) {
             std::error_code ignored;
             fs::remove(*it, ignored);  // an empty directory, or a link put in its place
         }
         made_above_.clear();
+    }
+
+    /// Removes `rel` below the directory `root` holds, reaching its parent
+    /// one component at a time without following a link.
+    static void remove_below(int root, const fs::path& rel, bool directory) noexcept {
+        if (root < 0) return;
+        try {
+            UniqueFd held;
+            int dir = root;
+            for (const fs::path& part : rel.parent_path()) {
+                held = open_dir_at(dir, part.c_str());
+                if (!held) return;  // swapped or gone: leave what is below
+                dir = held.get();
+            }
+            ::unlinkat(dir, rel.filename().c_str(), directory ? AT_REMOVEDIR : 0);
+        } catch (...) {  // a path too long to allocate: leave it
+        }
     }
 
     const SnapshotParams& params_;
@@ -525,7 +603,8 @@ private:
         bool directory;
     };
     std::vector<Created> created_;
-    std::vector<fs::path> made_above_;  ///< snapshot_dir and parents create_snapshot_dir made
+    std::vector<fs::path> made_inside_;  ///< levels of snapshot_dir made below source_dir
+    std::vector<fs::path> made_above_;   ///< snapshot_dir and parents create_snapshot_dir made
     taskexec::json files_ = taskexec::json::array();
     taskexec::json marker_files_ =
         taskexec::json::array();  ///< files_ with identities, for the seal

@@ -80,14 +80,18 @@ std::optional<std::string> read_marker(const fs::path& file, const db_where& whe
 }
 
 /// fsync of directory `rel` of `dir` ("." is `dir`, ".." its parent), so
-/// that the names in it are durable.
+/// that the names in it are durable. Reached one component at a time,
+/// never through a link.
 void sync_directory(int dir, const fs::path& rel) {
-    const int fd = ::openat(dir, rel.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw_errno(errno, "cannot open a directory");
-    const int rc = ::fsync(fd);
-    const int saved = errno;
-    ::close(fd);
-    if (rc != 0) throw_errno(saved, "cannot sync a directory");
+    int at = dir;
+    UniqueFd held;
+    for (const fs::path& part : rel) {
+        UniqueFd next(::openat(at, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!next) throw_errno(errno, "cannot open a directory");
+        held = std::move(next);
+        at = held.get();
+    }
+    if (::fsync(at) != 0) throw_errno(errno, "cannot sync a directory");
 }
 
 /// Every directory from the files' up to the snapshot directory, deepest
@@ -150,7 +154,13 @@ void write_snapshot_manifest(int snapshot_dir, const taskexec::json& files) {
     write_new_file(snapshot_dir, snapshot_manifest_name.data(),
                    taskexec::json{{"files", files}, {"total_bytes", total}}.dump(2) + "\n", true,
                    "cannot create the snapshot manifest");
-    for (const fs::path& d : directories_to_sync(files)) sync_directory(snapshot_dir, d);
+    try {
+        for (const fs::path& d : directories_to_sync(files)) sync_directory(snapshot_dir, d);
+    } catch (...) {
+        // Not durable, so not finished: no manifest (ours: made O_EXCL above).
+        ::unlinkat(snapshot_dir, snapshot_manifest_name.data(), 0);
+        throw;
+    }
 }
 
 std::optional<taskexec::json> seal_snapshot(std::string_view snapshot_dir,

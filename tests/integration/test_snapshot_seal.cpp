@@ -572,25 +572,28 @@ TEST_CASE("seal: a directory swapped for a link while snapshot_files walks never
         expected.push_back("sub/deep/" + name);
     }
 
+    // Errors in the thread are reported, not thrown (that would end the
+    // whole test program).
     std::atomic<int> copied_at_swap{-1};
+    std::atomic<bool> swap_failed{false};
     std::jthread swapper([&](std::stop_token stop) {
         // Once the first file of deep/ is being copied, deep/ is open.
-        auto started = [&](std::error_code& ec) {
-            return fs::exists(snapshot / "sub" / "deep", ec) &&
-                   !fs::is_empty(snapshot / "sub" / "deep", ec);
-        };
         std::error_code ec;
-        while (!started(ec)) {
+        auto started = [&] {
+            const bool made = fs::exists(snapshot / "sub" / "deep", ec);
+            return made && !ec && !fs::is_empty(snapshot / "sub" / "deep", ec) && !ec;
+        };
+        while (!started()) {
             if (stop.stop_requested()) return;  // the copy ended first
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
-        fs::rename(deep, source / "moved_away");
-        fs::create_directory_symlink(outside, deep);
+        fs::rename(deep, source / "moved_away", ec);
+        if (!ec) fs::create_directory_symlink(outside, deep, ec);
         int present = 0;
-        for (const auto& entry : fs::directory_iterator(snapshot / "sub" / "deep", ec)) {
-            (void)entry;
+        for (auto it = fs::directory_iterator(snapshot / "sub" / "deep", ec);
+             !ec && it != fs::directory_iterator(); it.increment(ec))
             ++present;
-        }
+        swap_failed = static_cast<bool>(ec);
         copied_at_swap = present;
     });
     // 256 KiB at 1 MiB/s: a quarter of a second per file for the swap to land.
@@ -598,6 +601,7 @@ TEST_CASE("seal: a directory swapped for a link while snapshot_files walks never
     swapper.request_stop();
     swapper.join();
     INFO("files begun when the swap was done: " << copied_at_swap.load());
+    REQUIRE_FALSE(swap_failed.load());
     REQUIRE(fs::is_symlink(deep));           // the swap happened during the copy,
     REQUIRE(copied_at_swap.load() < files);  // before the last file was opened
     CHECK(copied_paths(s) == expected);
@@ -635,13 +639,19 @@ TEST_CASE(
     }
     std::atomic<bool> swapped{false};
     std::jthread swapper([&](std::stop_token stop) {
-        std::error_code ec;
-        while (!(fs::exists(snapshot / "sub", ec) && !fs::is_empty(snapshot / "sub", ec))) {
+        std::error_code ec;  // reported through `swapped`, never thrown
+        auto started = [&] {
+            const bool made = fs::exists(snapshot / "sub", ec);
+            return made && !ec && !fs::is_empty(snapshot / "sub", ec) && !ec;
+        };
+        while (!started()) {
             if (stop.stop_requested()) return;
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
-        fs::rename(snapshot / "sub", snapshot / "moved");
-        fs::create_directory_symlink(outside, snapshot / "sub");
+        fs::rename(snapshot / "sub", snapshot / "moved", ec);
+        if (ec) return;
+        fs::create_directory_symlink(outside, snapshot / "sub", ec);
+        if (ec) return;
         for (int i = 0; i < files; ++i)  // the files not copied yet now fail to open
             fs::remove(source / "sub" / ("f" + std::to_string(i) + ".bin"), ec);
         swapped = true;
@@ -660,6 +670,39 @@ TEST_CASE(
         CHECK(fs::exists(kept));
     }
     CHECK(fs::is_symlink(snapshot / "sub"));  // left alone, not followed
+}
+
+TEST_CASE("seal: a snapshot_dir inside source_dir that is a link is refused, nothing written",
+          "[sqlite][integration][seal]") {
+    // Whoever writes source_dir can put a link where snapshot_dir is to be
+    // made, to an empty directory elsewhere; made and opened by descriptor
+    // from source_dir, snapshot_dir is never reached through it.
+    taskexec_it::SqliteDb db("delete", 20);
+    const fs::path source = fs::canonical(db.dir()) / "data";
+    const fs::path elsewhere = fs::canonical(db.dir()) / "elsewhere";
+    fs::create_directories(source / "sub");
+    fs::create_directories(elsewhere / "empty");
+    std::ofstream(source / "sub" / "table.bin") << "rows";
+    fs::create_directory_symlink(elsewhere / "empty", source / "snap");
+    fs::create_directory_symlink(elsewhere, source / "up");
+    for (const char* snapshot : {"snap", "up/empty", "up/new"}) {
+        INFO(snapshot);
+        const auto error =
+            db_error_thrown([&] { copy_plain(source, {"sub"}, (source / snapshot).string()); });
+        REQUIRE(error.has_value());
+        CHECK(error->kind() == db_error_kind::precondition);
+        CHECK(error->where().step == "destination");
+        CHECK(fs::is_empty(elsewhere / "empty"));
+        CHECK_FALSE(fs::exists(elsewhere / "new"));
+    }
+    // The same directory named by a path outside source_dir that leads in
+    // through a link is refused too: write it as a path inside source_dir.
+    fs::create_directory_symlink(source, elsewhere / "back");
+    const auto error = db_error_thrown(
+        [&] { copy_plain(source, {"sub"}, (elsewhere / "back" / "snap2").string()); });
+    REQUIRE(error.has_value());
+    CHECK(error->kind() == db_error_kind::config);
+    CHECK_FALSE(fs::exists(source / "snap2"));
 }
 
 TEST_CASE("seal: a source file that is a link or a FIFO when opened is refused, without blocking",
