@@ -30,7 +30,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -89,7 +91,8 @@ public:
         } catch (const std::exception&) {  // a name JSON cannot hold (not UTF-8), say
             undo();
             throw fail(db_error_kind::precondition, "record",
-                       "cannot record the snapshot: a copied name is not valid UTF-8");
+                       "cannot record the snapshot: a copied name cannot be written as JSON "
+                       "(not UTF-8, say)");
         }
         return {{"snapshot_dir", destination_.string()},
                 {"files", files_},
@@ -175,9 +178,6 @@ private:
             throw fail(kind_of(error), "source", "cannot open source_dir", error);
         }
         open_snapshot_dir();
-        if (destination_ == source_)
-            throw fail(db_error_kind::config, "validate",
-                       "snapshot_dir must not be the source directory");
         // Found before anything is copied: the record would fail (O_EXCL)
         // only after the whole copy.
         for (const std::string_view name : {snapshot_manifest_name, seal_marker_name}) {
@@ -194,30 +194,43 @@ private:
                        "snapshot_dir is not empty; take the copy into a new directory");
     }
 
-    /// Makes snapshot_dir (and missing parents) and opens it. Inside
-    /// source_dir — where whoever writes source_dir could swap a level for a
-    /// link — the levels below source_dir are made and opened by descriptor
-    /// from source_dir, never through a link; elsewhere the path is the
-    /// operator's and is made by path, and must not lead into source_dir
-    /// through a link.
+    /// Makes snapshot_dir (and missing parents) and opens it. A path that
+    /// enters source_dir — its first level that resolves to source_dir or
+    /// below, whatever the spelling (quiesce_db reports source_dir
+    /// resolved; the operator may write snapshot_dir through a link) — is
+    /// where whoever writes source_dir could swap a level for a link: from
+    /// there every level is opened, or made, from source_dir's handle and
+    /// never through a link. A path that never enters it is the operator's
+    /// and is made by path.
     void open_snapshot_dir() {
         std::error_code ec;
         const fs::path written = normal(fs::absolute(params_.snapshot_dir, ec));
         if (ec) throw fail(kind_of(ec), "destination", "cannot create snapshot_dir", ec);
-        const fs::path written_source = normal(fs::absolute(params_.source_dir, ec));
-        std::optional<fs::path> inside = below(written, written_source);
-        if (!inside) inside = below(written, source_);
+        const std::vector<fs::path> parts(written.begin(), written.end());
+        std::optional<fs::path> inside;  // below source_dir, when the path enters it
+        fs::path prefix;
+        for (std::size_t k = 0; k < parts.size() && !inside; ++k) {
+            prefix /= parts[k];
+            const fs::path real = fs::canonical(prefix, ec);
+            if (ec) break;  // the rest is to be made
+            if (real != source_ && !below(real, source_)) continue;
+            fs::path rel = real == source_ ? fs::path() : *below(real, source_);
+            for (std::size_t j = k + 1; j < parts.size(); ++j) rel /= parts[j];
+            inside = rel;
+        }
         if (inside) {
+            if (inside->empty())
+                throw fail(db_error_kind::config, "validate",
+                           "snapshot_dir must not be the source directory");
             destination_ = source_ / *inside;
             destination_fd_ = make_levels_at(source_fd_.get(), *inside, made_inside_);
         } else {
-            create_snapshot_dir();
-            destination_ = fs::canonical(params_.snapshot_dir, ec);
+            create_snapshot_dir(written);
+            destination_ = fs::canonical(written, ec);
             if (ec) throw fail(kind_of(ec), "destination", "cannot resolve snapshot_dir", ec);
-            if (below(destination_, source_))
-                throw fail(db_error_kind::config, "validate",
-                           "snapshot_dir leads into source_dir through a link; write it as a "
-                           "path inside source_dir");
+            if (destination_ == source_ || below(destination_, source_))  // changed meanwhile
+                throw fail(db_error_kind::precondition, "destination",
+                           "snapshot_dir moved into source_dir while it was made");
             destination_fd_ = open_dir_at(AT_FDCWD, destination_.c_str());
             if (!destination_fd_) {
                 const std::error_code error = last_error();
@@ -241,11 +254,15 @@ private:
 
     /// Makes each missing directory of `rel` below `root`, one component at
     /// a time and never through a link, recording each one made in `made`
-    /// for undo(); returns the last one, open.
+    /// for undo(); returns the last one, open. The levels on the way are
+    /// opened O_PATH: they need search permission only, as a path would.
     UniqueFd make_levels_at(int root, const fs::path& rel, std::vector<fs::path>& made) {
         UniqueFd dir = reopen(root, "destination");
         fs::path sub;
+        const auto parts = std::distance(rel.begin(), rel.end());
+        std::ptrdiff_t index = 0;
         for (const fs::path& part : rel) {
+            const bool last = ++index == parts;
             if (part.empty() || part == ".") continue;
             sub /= part;
             if (::mkdirat(dir.get(), part.c_str(), 0777) == 0) {
@@ -254,7 +271,10 @@ private:
                 const std::error_code error = last_error();
                 throw fail(kind_of(error), "destination", "cannot create a directory", error);
             }
-            UniqueFd next = open_dir_at(dir.get(), part.c_str());
+            UniqueFd next = last
+                                ? open_dir_at(dir.get(), part.c_str())
+                                : UniqueFd(::openat(dir.get(), part.c_str(),
+                                                    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!next) {
                 const std::error_code error = last_error();
                 throw fail(error == std::errc::not_a_directory ||
@@ -289,10 +309,8 @@ private:
     /// Creates snapshot_dir and any missing parents by path (outside
     /// source_dir: the operator's), each recorded, so a failed copy removes
     /// them too; everything below it is made by descriptor.
-    void create_snapshot_dir() {
+    void create_snapshot_dir(const fs::path& dir) {
         std::error_code ec;
-        const fs::path dir = fs::absolute(params_.snapshot_dir, ec);
-        if (ec) throw fail(kind_of(ec), "destination", "cannot create snapshot_dir", ec);
         fs::path level = dir.root_path();
         for (const fs::path& part : dir.relative_path()) {
             if (part.empty() || part == ".") continue;

@@ -589,6 +589,10 @@ TEST_CASE("seal: a directory swapped for a link while snapshot_files walks never
         }
         fs::rename(deep, source / "moved_away", ec);
         if (!ec) fs::create_directory_symlink(outside, deep, ec);
+        if (ec) {
+            swap_failed = true;
+            return;
+        }
         int present = 0;
         for (auto it = fs::directory_iterator(snapshot / "sub" / "deep", ec);
              !ec && it != fs::directory_iterator(); it.increment(ec))
@@ -695,14 +699,32 @@ TEST_CASE("seal: a snapshot_dir inside source_dir that is a link is refused, not
         CHECK(fs::is_empty(elsewhere / "empty"));
         CHECK_FALSE(fs::exists(elsewhere / "new"));
     }
-    // The same directory named by a path outside source_dir that leads in
-    // through a link is refused too: write it as a path inside source_dir.
+    // A snapshot_dir inside source_dir written through a link to it (as
+    // quiesce_db reports source_dir resolved) is where it really is: made
+    // from source_dir's handle, and works.
     fs::create_directory_symlink(source, elsewhere / "back");
-    const auto error = db_error_thrown(
-        [&] { copy_plain(source, {"sub"}, (elsewhere / "back" / "snap2").string()); });
-    REQUIRE(error.has_value());
-    CHECK(error->kind() == db_error_kind::config);
-    CHECK_FALSE(fs::exists(source / "snap2"));
+    const json s = copy_plain(source, {"sub"}, (elsewhere / "back" / "snap2").string());
+    CHECK(s["snapshot_dir"] == (source / "snap2").string());
+    CHECK(copied_paths(s) == json{"sub/table.bin"});
+    CHECK(fs::exists(source / "snap2" / "sub" / "table.bin"));
+}
+
+TEST_CASE("seal: a copied name JSON cannot hold fails the record, and nothing is left",
+          "[sqlite][integration][seal]") {
+    taskexec_it::SqliteDb db("delete", 20);
+    const fs::path source = fs::canonical(db.dir()) / "data";
+    fs::create_directories(source);
+    std::ofstream(source / "table.bin") << "rows";
+    std::ofstream(source / "\xff.bin") << "a name that is not UTF-8";
+    for (const json& extra : {json::object(), json{{"lease_id", "l"}}}) {
+        INFO(extra.dump());
+        const auto error =
+            db_error_thrown([&] { copy_plain(source, {"."}, db.snapshot_dir(), extra); });
+        REQUIRE(error.has_value());
+        CHECK(error->kind() == db_error_kind::precondition);
+        CHECK(error->where().step == "record");
+        CHECK_FALSE(fs::exists(db.snapshot_dir()));
+    }
 }
 
 TEST_CASE("seal: a source file that is a link or a FIFO when opened is refused, without blocking",
