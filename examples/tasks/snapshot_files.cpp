@@ -31,6 +31,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <filesystem>
 #include <iterator>
 #include <memory>
@@ -194,48 +195,95 @@ private:
                        "snapshot_dir is not empty; take the copy into a new directory");
     }
 
-    /// Makes snapshot_dir (and missing parents) and opens it. A path that
-    /// enters source_dir — its first level that resolves to source_dir or
-    /// below, whatever the spelling (quiesce_db reports source_dir
-    /// resolved; the operator may write snapshot_dir through a link) — is
-    /// where whoever writes source_dir could swap a level for a link: from
-    /// there every level is opened, or made, from source_dir's handle and
-    /// never through a link. A path that never enters it is the operator's
-    /// and is made by path.
+    /// Makes snapshot_dir (and missing parents) and opens it. Its path is
+    /// resolved one level at a time from "/", as the kernel would — links
+    /// followed, ".." the real parent, missing levels made (recorded for
+    /// undo()) — until it passes through source_dir itself (same device and
+    /// inode), whatever the spelling: quiesce_db reports source_dir
+    /// resolved, the operator may write snapshot_dir through a link. From
+    /// there on, where whoever writes source_dir could put a link, nothing
+    /// is followed: the rest is opened or made from source_dir's handle and
+    /// a link is refused (make_levels_at). A path that never passes through
+    /// source_dir is the operator's.
     void open_snapshot_dir() {
         std::error_code ec;
-        const fs::path written = normal(fs::absolute(params_.snapshot_dir, ec));
-        if (ec) throw fail(kind_of(ec), "destination", "cannot create snapshot_dir", ec);
-        const std::vector<fs::path> parts(written.begin(), written.end());
-        std::optional<fs::path> inside;  // below source_dir, when the path enters it
-        fs::path prefix;
-        for (std::size_t k = 0; k < parts.size() && !inside; ++k) {
-            prefix /= parts[k];
-            const fs::path real = fs::canonical(prefix, ec);
-            if (ec) break;  // the rest is to be made
-            if (real != source_ && !below(real, source_)) continue;
-            fs::path rel = real == source_ ? fs::path() : *below(real, source_);
-            for (std::size_t j = k + 1; j < parts.size(); ++j) rel /= parts[j];
-            inside = rel;
+        const fs::path absolute = fs::absolute(params_.snapshot_dir, ec);
+        if (ec) throw fail(kind_of(ec), "destination", "cannot resolve snapshot_dir", ec);
+        struct stat source_st {};
+        if (::fstat(source_fd_.get(), &source_st) != 0) {
+            const std::error_code error = last_error();
+            throw fail(kind_of(error), "source", "cannot open source_dir", error);
         }
-        if (inside) {
-            if (inside->empty())
+        auto is_source = [&](int dir) {
+            struct stat st {};
+            return ::fstat(dir, &st) == 0 && st.st_dev == source_st.st_dev &&
+                   st.st_ino == source_st.st_ino;
+        };
+        auto refuse = [&](const char* message) {
+            const std::error_code error = last_error();
+            return fail(
+                error == std::errc::not_a_directory ? db_error_kind::precondition : kind_of(error),
+                "destination", message, error);
+        };
+        const fs::path relative = absolute.relative_path();
+        std::deque<fs::path> todo(relative.begin(), relative.end());
+        UniqueFd dir = open_path_at(AT_FDCWD, "/");
+        fs::path real = "/";
+        int links_followed = 0;
+        while (!todo.empty() && !is_source(dir.get())) {
+            const fs::path part = todo.front();
+            todo.pop_front();
+            if (part.empty() || part == ".") continue;
+            if (part == "..") {
+                dir = open_path_at(dir.get(), "..");
+                if (!dir) throw refuse("cannot resolve snapshot_dir");
+                real = real.parent_path();
+                continue;
+            }
+            struct stat st {};
+            if (::fstatat(dir.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                if (errno != ENOENT) throw refuse("cannot resolve snapshot_dir");
+                if (::mkdirat(dir.get(), part.c_str(), 0777) == 0)
+                    made_above_.push_back(real / part);
+                else if (errno != EEXIST)
+                    throw refuse("cannot create snapshot_dir");
+                st.st_mode = S_IFDIR;  // opened below, never through a link put there since
+            }
+            if (S_ISLNK(st.st_mode)) {
+                if (++links_followed > 40) {
+                    errno = ELOOP;
+                    throw refuse("cannot resolve snapshot_dir");
+                }
+                const fs::path target(read_link_at(dir.get(), part.string(), "destination"));
+                if (target.is_absolute()) {
+                    dir = open_path_at(AT_FDCWD, "/");
+                    real = "/";
+                }
+                const fs::path target_parts = target.relative_path();
+                todo.insert(todo.begin(), target_parts.begin(), target_parts.end());
+                continue;
+            }
+            UniqueFd next = open_path_at(dir.get(), part.c_str());
+            if (!next) throw refuse("a level of snapshot_dir is not a directory");
+            dir = std::move(next);
+            real /= part;
+        }
+        if (is_source(dir.get())) {
+            fs::path rest;
+            for (const fs::path& part : todo) rest /= part;
+            const fs::path inside = normal(rest);  // no link below: ".." is lexical here
+            if (inside.empty() || inside == ".")
                 throw fail(db_error_kind::config, "validate",
                            "snapshot_dir must not be the source directory");
-            destination_ = source_ / *inside;
-            destination_fd_ = make_levels_at(source_fd_.get(), *inside, made_inside_);
+            if (*inside.begin() == "..")
+                throw fail(db_error_kind::config, "validate",
+                           "snapshot_dir climbs out of source_dir with '..'; write the path "
+                           "it means");
+            destination_ = source_ / inside;
+            destination_fd_ = make_levels_at(source_fd_.get(), inside, made_inside_);
         } else {
-            create_snapshot_dir(written);
-            destination_ = fs::canonical(written, ec);
-            if (ec) throw fail(kind_of(ec), "destination", "cannot resolve snapshot_dir", ec);
-            if (destination_ == source_ || below(destination_, source_))  // changed meanwhile
-                throw fail(db_error_kind::precondition, "destination",
-                           "snapshot_dir moved into source_dir while it was made");
-            destination_fd_ = open_dir_at(AT_FDCWD, destination_.c_str());
-            if (!destination_fd_) {
-                const std::error_code error = last_error();
-                throw fail(kind_of(error), "destination", "cannot open snapshot_dir", error);
-            }
+            destination_ = real;
+            destination_fd_ = reopen(dir.get(), "destination");
         }
         struct stat st {};
         if (::fstat(destination_fd_.get(), &st) != 0) {
@@ -245,24 +293,19 @@ private:
         destination_id_ = {st.st_dev, st.st_ino};
     }
 
-    /// `p` relative to `base` when it lies strictly below it (lexically).
-    static std::optional<fs::path> below(const fs::path& p, const fs::path& base) {
-        const fs::path rel = p.lexically_relative(base);
-        if (rel.empty() || rel == "." || *rel.begin() == "..") return std::nullopt;
-        return rel;
+    /// Opens directory `name` in `parent` for walking only (O_PATH: search
+    /// permission suffices, as for a path) — never through a link.
+    static UniqueFd open_path_at(int parent, const char* name) {
+        return UniqueFd(::openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     }
 
-    /// Makes each missing directory of `rel` below `root`, one component at
-    /// a time and never through a link, recording each one made in `made`
-    /// for undo(); returns the last one, open. The levels on the way are
-    /// opened O_PATH: they need search permission only, as a path would.
+    /// Makes each missing directory of `rel` (normal, no "..") below `root`,
+    /// one level at a time and never through a link, recording each one
+    /// made in `made` for undo(); returns the last one, open.
     UniqueFd make_levels_at(int root, const fs::path& rel, std::vector<fs::path>& made) {
-        UniqueFd dir = reopen(root, "destination");
+        UniqueFd dir = open_path_at(root, ".");
         fs::path sub;
-        const auto parts = std::distance(rel.begin(), rel.end());
-        std::ptrdiff_t index = 0;
         for (const fs::path& part : rel) {
-            const bool last = ++index == parts;
             if (part.empty() || part == ".") continue;
             sub /= part;
             if (::mkdirat(dir.get(), part.c_str(), 0777) == 0) {
@@ -271,10 +314,7 @@ private:
                 const std::error_code error = last_error();
                 throw fail(kind_of(error), "destination", "cannot create a directory", error);
             }
-            UniqueFd next = last
-                                ? open_dir_at(dir.get(), part.c_str())
-                                : UniqueFd(::openat(dir.get(), part.c_str(),
-                                                    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            UniqueFd next = open_path_at(dir.get(), part.c_str());
             if (!next) {
                 const std::error_code error = last_error();
                 throw fail(error == std::errc::not_a_directory ||
@@ -288,7 +328,7 @@ private:
             }
             dir = std::move(next);
         }
-        return dir;
+        return reopen(dir.get(), "destination");
     }
 
     static std::error_code last_error() { return {errno, std::generic_category()}; }
@@ -304,20 +344,6 @@ private:
         struct stat st {};
         return ::fstat(dir, &st) == 0 && st.st_dev == destination_id_.first &&
                st.st_ino == destination_id_.second;
-    }
-
-    /// Creates snapshot_dir and any missing parents by path (outside
-    /// source_dir: the operator's), each recorded, so a failed copy removes
-    /// them too; everything below it is made by descriptor.
-    void create_snapshot_dir(const fs::path& dir) {
-        std::error_code ec;
-        fs::path level = dir.root_path();
-        for (const fs::path& part : dir.relative_path()) {
-            if (part.empty() || part == ".") continue;
-            level /= part;
-            if (fs::create_directory(level, ec)) made_above_.push_back(level);
-            if (ec) throw fail(kind_of(ec), "destination", "cannot create snapshot_dir", ec);
-        }
     }
 
     /// `p` in normal form, without a trailing separator: "./a/b/" is "a/b",
@@ -520,13 +546,13 @@ private:
     }
 
     /// The target of link `name` in `dir`.
-    std::string read_link_at(int dir, const std::string& name) const {
+    std::string read_link_at(int dir, const std::string& name, const char* step = "copy") const {
         std::string target(256, '\0');
         for (;;) {
             const ssize_t size = ::readlinkat(dir, name.c_str(), target.data(), target.size());
             if (size < 0) {
                 const std::error_code error = last_error();
-                throw fail(kind_of(error), "copy", "cannot read a link", error);
+                throw fail(kind_of(error), step, "cannot read a link", error);
             }
             if (static_cast<std::size_t>(size) < target.size()) {
                 target.resize(static_cast<std::size_t>(size));
@@ -600,7 +626,7 @@ private:
             UniqueFd held;
             int dir = root;
             for (const fs::path& part : rel.parent_path()) {
-                held = open_dir_at(dir, part.c_str());
+                held = open_path_at(dir, part.c_str());
                 if (!held) return;  // swapped or gone: leave what is below
                 dir = held.get();
             }

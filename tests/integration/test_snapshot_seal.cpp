@@ -707,6 +707,22 @@ TEST_CASE("seal: a snapshot_dir inside source_dir that is a link is refused, not
     CHECK(s["snapshot_dir"] == (source / "snap2").string());
     CHECK(copied_paths(s) == json{"sub/table.bin"});
     CHECK(fs::exists(source / "snap2" / "sub" / "table.bin"));
+
+    // An operator's link into source_dir on the way is followed; from
+    // source_dir on nothing is: a link planted below it is refused.
+    fs::create_directory_symlink(source / "snapshots", elsewhere / "snaps");
+    fs::create_directories(elsewhere / "x");
+    fs::create_directory_symlink(elsewhere / "x", source / "snapshots");
+    const fs::path today = elsewhere / "snaps" / "today";
+    const auto planted = db_error_thrown([&] { copy_plain(source, {"sub"}, today.string()); });
+    REQUIRE(planted.has_value());
+    CHECK(planted->kind() == db_error_kind::precondition);
+    CHECK(planted->where().step == "destination");
+    CHECK(fs::is_empty(elsewhere / "x"));
+    fs::remove(source / "snapshots");
+    fs::create_directory(source / "snapshots");
+    const json real = copy_plain(source, {"sub"}, today.string());
+    CHECK(real["snapshot_dir"] == (source / "snapshots" / "today").string());
 }
 
 TEST_CASE("seal: a copied name JSON cannot hold fails the record, and nothing is left",
