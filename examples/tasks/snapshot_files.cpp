@@ -228,6 +228,7 @@ private:
         const fs::path relative = absolute.relative_path();
         std::deque<fs::path> todo(relative.begin(), relative.end());
         UniqueFd dir = open_path_at(AT_FDCWD, "/");
+        if (!dir) throw refuse("cannot resolve snapshot_dir");
         fs::path real = "/";
         int links_followed = 0;
         while (!todo.empty() && !is_source(dir.get())) {
@@ -244,7 +245,8 @@ private:
             if (::fstatat(dir.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
                 if (errno != ENOENT) throw refuse("cannot resolve snapshot_dir");
                 if (::mkdirat(dir.get(), part.c_str(), 0777) == 0)
-                    made_above_.push_back(real / part);
+                    made_above_.push_back(
+                        {UniqueFd(::fcntl(dir.get(), F_DUPFD_CLOEXEC, 0)), part.string()});
                 else if (errno != EEXIST)
                     throw refuse("cannot create snapshot_dir");
                 st.st_mode = S_IFDIR;  // opened below, never through a link put there since
@@ -257,6 +259,7 @@ private:
                 const fs::path target(read_link_at(dir.get(), part.string(), "destination"));
                 if (target.is_absolute()) {
                     dir = open_path_at(AT_FDCWD, "/");
+                    if (!dir) throw refuse("cannot resolve snapshot_dir");
                     real = "/";
                 }
                 const fs::path target_parts = target.relative_path();
@@ -277,7 +280,8 @@ private:
                            "snapshot_dir must not be the source directory");
             if (*inside.begin() == "..")
                 throw fail(db_error_kind::config, "validate",
-                           "snapshot_dir climbs out of source_dir with '..'; write the path "
+                           "the path to snapshot_dir leaves source_dir with '..' after reaching "
+                           "it; write the path "
                            "it means");
             destination_ = source_ / inside;
             destination_fd_ = make_levels_at(source_fd_.get(), inside, made_inside_);
@@ -304,6 +308,10 @@ private:
     /// made in `made` for undo(); returns the last one, open.
     UniqueFd make_levels_at(int root, const fs::path& rel, std::vector<fs::path>& made) {
         UniqueFd dir = open_path_at(root, ".");
+        if (!dir) {
+            const std::error_code error = last_error();
+            throw fail(kind_of(error), "destination", "cannot open a directory", error);
+        }
         fs::path sub;
         for (const fs::path& part : rel) {
             if (part.empty() || part == ".") continue;
@@ -601,8 +609,9 @@ private:
     /// Removes what this copy created, newest first: inside snapshot_dir
     /// through its descriptor, then the levels of snapshot_dir made inside
     /// source_dir through source_dir's (never through a link: if a directory
-    /// on the way was swapped, what is below it stays), then what
-    /// create_snapshot_dir made by path.
+    /// on the way was swapped, what is below it stays), then the levels
+    /// open_snapshot_dir made on the way, each from the parent it was made
+    /// in (rmdir: only an empty directory, nothing followed).
     void undo() noexcept {
         for (auto it = created_.rbegin(); it != created_.rend(); ++it)
             remove_below(destination_fd_.get(), it->rel, it->directory);
@@ -611,10 +620,8 @@ private:
         for (auto it = made_inside_.rbegin(); it != made_inside_.rend(); ++it)
             remove_below(source_fd_.get(), *it, true);
         made_inside_.clear();
-        for (auto it = made_above_.rbegin(); it != made_above_.rend(); ++it) {
-            std::error_code ignored;
-            fs::remove(*it, ignored);  // an empty directory, or a link put in its place
-        }
+        for (auto it = made_above_.rbegin(); it != made_above_.rend(); ++it)
+            if (it->parent) ::unlinkat(it->parent.get(), it->name.c_str(), AT_REMOVEDIR);
         made_above_.clear();
     }
 
@@ -648,7 +655,13 @@ private:
     };
     std::vector<Created> created_;
     std::vector<fs::path> made_inside_;  ///< levels of snapshot_dir made below source_dir
-    std::vector<fs::path> made_above_;   ///< snapshot_dir and parents create_snapshot_dir made
+    /// Levels open_snapshot_dir made on its way to source_dir or
+    /// snapshot_dir, oldest first: the directory each was made in, and its name.
+    struct MadeLevel {
+        UniqueFd parent;
+        std::string name;
+    };
+    std::vector<MadeLevel> made_above_;
     taskexec::json files_ = taskexec::json::array();
     taskexec::json marker_files_ =
         taskexec::json::array();  ///< files_ with identities, for the seal

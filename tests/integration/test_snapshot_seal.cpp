@@ -723,6 +723,15 @@ TEST_CASE("seal: a snapshot_dir inside source_dir that is a link is refused, not
     fs::create_directory(source / "snapshots");
     const json real = copy_plain(source, {"sub"}, today.string());
     CHECK(real["snapshot_dir"] == (source / "snapshots" / "today").string());
+
+    // source_dir itself, spelled with '..'; a regular file on the way.
+    for (const fs::path& path : {source / "sub" / "..", source / "sub" / "table.bin" / "snap"}) {
+        INFO(path.string());
+        const auto refused = db_error_thrown([&] { copy_plain(source, {"sub"}, path.string()); });
+        REQUIRE(refused.has_value());
+        CHECK(refused->kind() ==
+              (path.filename() == ".." ? db_error_kind::config : db_error_kind::precondition));
+    }
 }
 
 TEST_CASE("seal: a copied name JSON cannot hold fails the record, and nothing is left",
