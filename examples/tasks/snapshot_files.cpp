@@ -226,14 +226,15 @@ private:
                 "destination", message, error);
         };
         const fs::path relative = absolute.relative_path();
-        std::deque<fs::path> todo(relative.begin(), relative.end());
+        // The levels still to resolve; a link followed puts its target's in front.
+        std::deque<fs::path> remaining(relative.begin(), relative.end());
         UniqueFd dir = open_path_at(AT_FDCWD, "/");
         if (!dir) throw refuse("cannot resolve snapshot_dir");
         fs::path real = "/";
         int links_followed = 0;
-        while (!todo.empty() && !is_source(dir.get())) {
-            const fs::path part = todo.front();
-            todo.pop_front();
+        while (!remaining.empty() && !is_source(dir.get())) {
+            const fs::path part = remaining.front();
+            remaining.pop_front();
             if (part.empty() || part == ".") continue;
             if (part == "..") {
                 dir = open_path_at(dir.get(), "..");
@@ -263,7 +264,7 @@ private:
                     real = "/";
                 }
                 const fs::path target_parts = target.relative_path();
-                todo.insert(todo.begin(), target_parts.begin(), target_parts.end());
+                remaining.insert(remaining.begin(), target_parts.begin(), target_parts.end());
                 continue;
             }
             UniqueFd next = open_path_at(dir.get(), part.c_str());
@@ -273,7 +274,7 @@ private:
         }
         if (is_source(dir.get())) {
             fs::path rest;
-            for (const fs::path& part : todo) rest /= part;
+            for (const fs::path& part : remaining) rest /= part;
             const fs::path inside = normal(rest);  // no link below: ".." is lexical here
             if (inside.empty() || inside == ".")
                 throw fail(db_error_kind::config, "validate",
