@@ -132,31 +132,32 @@ LeaseTable<MongoSession>& mongo_leases() {
     return *table;
 }
 
-db_where at(const char* step) { return {"mongo", "quiesce_db", step}; }
+db_where mongo_at(const char* step) { return {"mongo", "quiesce_db", step}; }
 
 struct MongoQuiesceDb : QuiesceDb, taskexec::Engine<"mongo"> {
     taskexec::json execute(const QuiesceParams& p, taskexec::Context& ctx) {
         const auto start = clock_type::now();
-        server::validate_common(p, at("validate"));
+        server::validate_common(p, mongo_at("validate"));
         std::string uri = p.uri;
         if (uri.empty() && !p.host.empty())
             uri = "mongodb://" + p.host + ":" + std::to_string(p.port != 0 ? p.port : 27017);
         if (uri.empty())
-            throw server::config_error(at("validate"),
+            throw server::config_error(mongo_at("validate"),
                                        "payload field 'uri' (or 'host') is required");
         // The copy needs the server's dbPath as seen from here; listed
         // before the lock so an unreadable directory holds nothing.
         taskexec::json files = taskexec::json::array();
-        if (!p.data_dir.empty()) files = server::list_entries(p.data_dir, at("list_files"));
+        if (!p.data_dir.empty()) files = server::list_entries(p.data_dir, mongo_at("list_files"));
 
         const std::int64_t budget = server::acquire_budget_ms(p, ctx);
-        const std::optional<server::Secret> password = server::password_from_env(p, at("connect"));
+        const std::optional<server::Secret> password =
+            server::password_from_env(p, mongo_at("connect"));
         std::unique_ptr<mongo::Transport> transport;
         try {
             transport = mongo::make_transport({uri, p.user, password ? password->c_str() : nullptr,
                                                std::chrono::milliseconds(budget)});
         } catch (const CommandError& e) {
-            throw lock_failure(e, at("connect"));
+            throw lock_failure(e, mongo_at("connect"));
         }
 
         Document lock{{"fsync", 1}, {"lock", true}, {"fsyncLockAcquisitionTimeoutMillis", budget}};
@@ -165,12 +166,12 @@ struct MongoQuiesceDb : QuiesceDb, taskexec::Engine<"mongo"> {
             reply = transport->run_admin(lock);
         } catch (const CommandError& e) {
             if (e.kind() != failure_kind::server || e.code() != idl_unknown_field)
-                throw lock_failure(e, at("fsync_lock"));
+                throw lock_failure(e, mongo_at("fsync_lock"));
             lock.erase("fsyncLockAcquisitionTimeoutMillis");
             try {
                 reply = transport->run_admin(lock);
             } catch (const CommandError& again) {
-                throw lock_failure(again, at("fsync_lock"));
+                throw lock_failure(again, mongo_at("fsync_lock"));
             }
         }
         // We hold one count of the lock now; the session's destructor sends
@@ -179,7 +180,7 @@ struct MongoQuiesceDb : QuiesceDb, taskexec::Engine<"mongo"> {
         const std::int64_t lock_count = reply.value("lockCount", std::int64_t{1});
         if (lock_count > 1) {
             session.reset();  // our one unlock; the other holder's count stays
-            throw db_error(db_error_kind::already_quiesced, at("fsync_lock"), "",
+            throw db_error(db_error_kind::already_quiesced, mongo_at("fsync_lock"), "",
                            "another client also holds the fsync lock (lockCount " +
                                std::to_string(lock_count) + "); released ours",
                            false);

@@ -35,23 +35,24 @@ namespace {
 using postgres::Session;
 using clock_type = std::chrono::steady_clock;
 
-db_where at(const char* step) { return {"postgres", "quiesce_db", step}; }
+db_where postgres_at(const char* step) { return {"postgres", "quiesce_db", step}; }
 
 std::string ms_text(std::int64_t ms) { return std::to_string(ms); }
 
 struct PostgresQuiesceDb : QuiesceDb, taskexec::Engine<"postgres"> {
     taskexec::json execute(const QuiesceParams& p, taskexec::Context& ctx) {
         const auto start = clock_type::now();
-        server::validate_common(p, at("validate"));
+        server::validate_common(p, postgres_at("validate"));
         if (p.block_writes && p.tables.empty())
-            throw server::config_error(at("validate"),
+            throw server::config_error(postgres_at("validate"),
                                        "payload field 'block_writes' needs 'tables'");
         const server::AcquireBudget budget(p, ctx, start);
 
         // The session is the scope guard: if anything below throws, its
         // destructor closes the connection, and the server aborts the backup
         // and drops the locks this call took.
-        std::unique_ptr<Session> session = Session::connect(p, at("connect"), budget.total_ms());
+        std::unique_ptr<Session> session =
+            Session::connect(p, postgres_at("connect"), budget.total_ms());
         const std::stop_token stop = ctx.stop_token();
         // A stop request (cancel, step deadline) interrupts the statement
         // that is waiting — a lock or the checkpoint — instead of letting it
@@ -63,16 +64,16 @@ struct PostgresQuiesceDb : QuiesceDb, taskexec::Engine<"postgres"> {
         const auto run = [&](const char* step, const std::string& sql,
                              const std::vector<std::string>& params) {
             if (stop.stop_requested())
-                throw db_error(db_error_kind::cancelled, at(step), "",
+                throw db_error(db_error_kind::cancelled, postgres_at(step), "",
                                "cancelled by the run (stop or deadline)", false);
-            return session->exec(sql, params, at(step), stop.stop_requested());
+            return session->exec(sql, params, postgres_at(step), stop.stop_requested());
         };
 
         postgres::Result version =
             run("version", "SELECT current_setting('server_version_num')::int", {});
         const int version_num = std::stoi(PQgetvalue(version.get(), 0, 0));
         if (version_num < 150000)
-            throw db_error(db_error_kind::precondition, at("version"), "",
+            throw db_error(db_error_kind::precondition, postgres_at("version"), "",
                            "PostgreSQL 15 or later is required (pg_backup_start)", false);
 
         std::string source_dir = p.data_dir;
@@ -81,7 +82,7 @@ struct PostgresQuiesceDb : QuiesceDb, taskexec::Engine<"postgres"> {
                 run("data_directory", "SELECT current_setting('data_directory')", {});
             source_dir = PQgetvalue(r.get(), 0, 0);
         }
-        taskexec::json files = server::list_entries(source_dir, at("list_files"));
+        taskexec::json files = server::list_entries(source_dir, postgres_at("list_files"));
         session->source_dir = source_dir;
 
         // Read back from pg_settings (raw milliseconds): the result reports
@@ -97,7 +98,8 @@ struct PostgresQuiesceDb : QuiesceDb, taskexec::Engine<"postgres"> {
         if (p.block_writes) {
             std::string list;
             for (const std::string& t : p.tables)
-                list += (list.empty() ? "" : ", ") + session->quote_table(t, at("lock_tables"));
+                list += (list.empty() ? "" : ", ") +
+                        session->quote_table(t, postgres_at("lock_tables"));
             run("begin", "BEGIN", {});
             session->in_transaction = true;
             run("lock_tables", "SELECT set_config('lock_timeout', $1, true)",

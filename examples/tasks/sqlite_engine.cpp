@@ -114,12 +114,12 @@ struct BusyWait {
     }
 };
 
-db_where at(const char* step) { return {"sqlite", "quiesce_db", step}; }
+db_where sqlite_at(const char* step) { return {"sqlite", "quiesce_db", step}; }
 
 /// A db_error for a failed SQLite call during quiesce.
 db_error quiesce_failure(const char* step, int rc, const BusyWait& wait) {
     if (wait.stopped)
-        return db_error(db_error_kind::cancelled, at(step), sqlite::native_code(rc),
+        return db_error(db_error_kind::cancelled, sqlite_at(step), sqlite::native_code(rc),
                         "stopped while waiting for the database lock", false);
     db_error_kind kind = db_error_kind::precondition;
     switch (rc & 0xff) {
@@ -134,14 +134,14 @@ db_error quiesce_failure(const char* step, int rc, const BusyWait& wait) {
     std::string message = sqlite3_errstr(rc);
     if (kind == db_error_kind::acquire_timeout)
         message += " (not granted within acquire_timeout_ms)";
-    return db_error(kind, at(step), sqlite::native_code(rc), message, false);
+    return db_error(kind, sqlite_at(step), sqlite::native_code(rc), message, false);
 }
 
 void validate(const QuiesceParams& p) {
     auto config = [](const char* message) {
-        return db_error(db_error_kind::config, at("validate"), "", message, false);
+        return db_error(db_error_kind::config, sqlite_at("validate"), "", message, false);
     };
-    check_text_fields(p, at("validate"));
+    check_text_fields(p, sqlite_at("validate"));
     if (p.path.empty()) throw config("payload field 'path' (the database file) is required");
     if (p.max_hold_ms < 1 || p.max_hold_ms > max_hold_limit_ms)
         throw config("payload field 'max_hold_ms' must be between 1 and 600000");
@@ -157,7 +157,7 @@ fs::path existing_file(const std::string& path) {
     std::error_code ec;
     fs::path canonical = fs::canonical(path, ec);
     if (ec || !fs::is_regular_file(canonical, ec))
-        throw db_error(db_error_kind::connect, at("open"),
+        throw db_error(db_error_kind::connect, sqlite_at("open"),
                        ec ? "errno " + std::to_string(ec.value()) : std::string(),
                        "the database file does not exist or is not a regular file", false);
     return canonical;
@@ -198,7 +198,7 @@ struct SqliteQuiesceDb : QuiesceDb, taskexec::Engine<"sqlite"> {
         validate(p);
         const fs::path file = existing_file(p.path);
         if (sqlite_leases().any_held([&](const SqliteSession& s) { return s.file() == file; }))
-            throw db_error(db_error_kind::already_quiesced, at("lookup"), "",
+            throw db_error(db_error_kind::already_quiesced, sqlite_at("lookup"), "",
                            "this process already holds the database quiesced (an earlier "
                            "lease was not released)",
                            false);

@@ -1,5 +1,6 @@
 // tests/integration/support/servers.cpp — see servers.hpp.
 #include "servers.hpp"
+#include "sql_clients.hpp"
 
 #include <mysql.h>
 #include <signal.h>
@@ -55,13 +56,6 @@ std::string read_first_line(const fs::path& file) {
     std::string line;
     std::getline(in, line);
     return line;
-}
-
-// libmariadb's one-time global init is not thread-safe; a function-local
-// static makes the first call so (the engines under test do the same).
-void mysql_init_once() {
-    static const int rc = mysql_library_init(0, nullptr, nullptr);
-    if (rc != 0) throw std::runtime_error("mysql_library_init failed");
 }
 
 using MyConn = std::unique_ptr<MYSQL, decltype(&mysql_close)>;

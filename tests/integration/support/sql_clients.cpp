@@ -27,16 +27,16 @@ PgRes pg_run(PGconn* conn, const std::string& sql) {
     return res;
 }
 
-void mysql_init_once() {
-    static const int rc = mysql_library_init(0, nullptr, nullptr);
-    if (rc != 0) throw std::runtime_error("mysql_library_init failed");
-}
-
 [[noreturn]] void my_fail(MYSQL* conn) {
     throw SqlError(mysql_error(conn), mysql_sqlstate(conn), mysql_errno(conn));
 }
 
 }  // namespace
+
+void mysql_init_once() {
+    static const int rc = mysql_library_init(0, nullptr, nullptr);
+    if (rc != 0) throw std::runtime_error("mysql_library_init failed");
+}
 
 PgClient::PgClient(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {
     if (conn_ == nullptr) throw std::runtime_error("PQconnectdb: out of memory");

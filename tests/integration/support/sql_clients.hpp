@@ -20,6 +20,11 @@ struct st_mysql;
 
 namespace taskexec_it {
 
+/// libmariadb's one-time global init, which is not thread-safe itself: the
+/// first call makes it, under a function-local static (the engines under
+/// test do the same). Every MariaDB connection of the test code calls it.
+void mysql_init_once();
+
 /// A failed statement: SQLSTATE (both servers) and, for MariaDB, its errno.
 class SqlError : public std::runtime_error {
 public:
