@@ -23,6 +23,26 @@ foreach(_var IN ITEMS FLAGS_FILE SOURCE MODE)
 endforeach()
 include("${FLAGS_FILE}")
 
+# The precompiled library only if it is at least as new as every header of
+# the library: after an edit, ctest without a build must not test old text.
+if(COMPILE_FAIL_PCH_ARGS)
+    file(GLOB_RECURSE _library_headers "${COMPILE_FAIL_LIBRARY_HEADERS}/*.hpp")
+    set(_stale "")
+    if(NOT EXISTS "${COMPILE_FAIL_PCH_OUTPUT}")
+        set(_stale "missing")
+    endif()
+    foreach(_header IN LISTS _library_headers)
+        if(NOT _stale AND NOT "${COMPILE_FAIL_PCH_OUTPUT}" IS_NEWER_THAN "${_header}")
+            set(_stale "older than ${_header}")
+        endif()
+    endforeach()
+    if(_stale)
+        message(NOTICE "the precompiled library is ${_stale}; compiling without it "
+                       "(build the target taskexec_compile_fail_pch)")
+        set(COMPILE_FAIL_PCH_ARGS "")
+    endif()
+endif()
+
 set(ENV{LC_ALL} C)  # untranslated "error:"
 execute_process(
     COMMAND "${COMPILE_FAIL_COMPILER}" ${COMPILE_FAIL_ARGS} ${COMPILE_FAIL_PCH_ARGS} "${SOURCE}"
