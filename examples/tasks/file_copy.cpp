@@ -18,7 +18,8 @@
 namespace taskexec_examples {
 namespace {
 
-[[noreturn]] void throw_errno(const char* what) {
+/// Throws the error errno holds now, so call it right after the failing call.
+[[noreturn]] void throw_last_errno(const char* what) {
     throw std::system_error(errno, std::generic_category(), what);
 }
 
@@ -87,25 +88,26 @@ private:
     static UniqueFd open_source(const FileAt& from) {
         UniqueFd fd(::openat(from.dir, from.name.c_str(),
                              O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
-        if (!fd) throw_errno("snapshot_files: cannot open a source file");
+        if (!fd) throw_last_errno("snapshot_files: cannot open a source file");
         struct stat st {};
-        if (::fstat(fd.get(), &st) != 0) throw_errno("snapshot_files: cannot stat a source file");
+        if (::fstat(fd.get(), &st) != 0)
+            throw_last_errno("snapshot_files: cannot stat a source file");
         if (!S_ISREG(st.st_mode))
             throw std::system_error(EINVAL, std::generic_category(),
                                     "snapshot_files: a source file is no longer a regular file");
         const int flags = ::fcntl(fd.get(), F_GETFL);
         if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0)
-            throw_errno("snapshot_files: cannot open a source file");
+            throw_last_errno("snapshot_files: cannot open a source file");
         return fd;
     }
     static UniqueFd create_like(const UniqueFd& source, const FileAt& to) {
         struct stat st {};
         if (::fstat(source.get(), &st) != 0)
-            throw_errno("snapshot_files: cannot stat a source file");
+            throw_last_errno("snapshot_files: cannot stat a source file");
         UniqueFd fd(::openat(to.dir, to.name.c_str(),
                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                              st.st_mode & 07777));
-        if (!fd) throw_errno("snapshot_files: cannot create a snapshot file");
+        if (!fd) throw_last_errno("snapshot_files: cannot create a snapshot file");
         return fd;
     }
 };
@@ -113,7 +115,7 @@ private:
 /// Device, inode, link count and type of an open file (size and sha256 left empty).
 CopiedFile identity_of(int fd, const char* what) {
     struct stat st {};
-    if (::fstat(fd, &st) != 0) throw_errno(what);
+    if (::fstat(fd, &st) != 0) throw_last_errno(what);
     CopiedFile id;
     id.device = static_cast<std::uint64_t>(st.st_dev);
     id.inode = static_cast<std::uint64_t>(st.st_ino);
@@ -138,7 +140,7 @@ void write_all(int fd, const unsigned char* data, std::size_t size) {
     for (std::size_t written = 0; written < size;) {
         const ssize_t put = ::write(fd, data + written, size - written);
         if (put < 0 && errno == EINTR) continue;
-        if (put < 0) throw_errno("snapshot_files: cannot write a snapshot file");
+        if (put < 0) throw_last_errno("snapshot_files: cannot write a snapshot file");
         written += static_cast<std::size_t>(put);
     }
 }
@@ -148,7 +150,7 @@ std::size_t read_some(int fd, unsigned char* buffer, std::size_t size, const cha
     for (;;) {
         const ssize_t got = ::read(fd, buffer, size);
         if (got < 0 && errno == EINTR) continue;
-        if (got < 0) throw_errno(what);
+        if (got < 0) throw_last_errno(what);
         return static_cast<std::size_t>(got);
     }
 }
@@ -173,7 +175,7 @@ CopiedFile copy_file_hashed(const FileAt& from, const FileAt& to, const CopyLimi
             throttle(limits, copied.size, start);
         }
         if (::fsync(files.out.get()) != 0)
-            throw_errno("snapshot_files: cannot sync a snapshot file");
+            throw_last_errno("snapshot_files: cannot sync a snapshot file");
         files.out.close_checked("snapshot_files: cannot close a snapshot file");
         copied.sha256 = hash.hex();
         return copied;
@@ -204,7 +206,7 @@ CopiedFile copy_file_fast(const FileAt& from, const FileAt& to, const CopyLimits
                     in_kernel = false;  // e.g. across file systems on older kernels
                     continue;
                 }
-                if (got < 0) throw_errno("snapshot_files: cannot copy a source file");
+                if (got < 0) throw_last_errno("snapshot_files: cannot copy a source file");
                 size = static_cast<std::size_t>(got);
             } else {
                 buffer.resize(chunk_size);
@@ -226,7 +228,7 @@ CopiedFile copy_file_fast(const FileAt& from, const FileAt& to, const CopyLimits
 
 CopiedFile seal_file(const std::filesystem::path& file, std::stop_token stop) {
     UniqueFd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (in.get() < 0) throw_errno("snapshot seal: cannot open a snapshot file");
+    if (in.get() < 0) throw_last_errno("snapshot seal: cannot open a snapshot file");
     CopiedFile sealed = identity_of(in.get(), "snapshot seal: cannot stat a snapshot file");
     if (!sealed.regular)
         throw std::system_error(EINVAL, std::generic_category(),
@@ -241,14 +243,14 @@ CopiedFile seal_file(const std::filesystem::path& file, std::stop_token stop) {
         hash.update(buffer.data(), got);
         sealed.size += got;
     }
-    if (::fsync(in.get()) != 0) throw_errno("snapshot seal: cannot sync a snapshot file");
+    if (::fsync(in.get()) != 0) throw_last_errno("snapshot seal: cannot sync a snapshot file");
     sealed.sha256 = hash.hex();
     return sealed;
 }
 
 std::string sha256_file(const std::filesystem::path& file) {
     UniqueFd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (in.get() < 0) throw_errno("sha256: cannot open a file");
+    if (in.get() < 0) throw_last_errno("sha256: cannot open a file");
     Sha256 hash;
     std::vector<unsigned char> buffer(chunk_size);
     while (const std::size_t got =

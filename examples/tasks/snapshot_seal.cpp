@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 /// is not read into memory.
 constexpr std::size_t max_marker_bytes = 8 << 20;
 
-[[noreturn]] void throw_errno(int error, const char* what) {
+[[noreturn]] void throw_system_error(int error, const char* what) {
     throw std::system_error(error, std::generic_category(), what);
 }
 
@@ -33,7 +33,7 @@ constexpr std::size_t max_marker_bytes = 8 << 20;
 void write_new_file(int dir, const char* name, const std::string& text, bool sync,
                     const char* what) {
     const int fd = ::openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) throw_errno(errno, what);
+    if (fd < 0) throw_system_error(errno, what);
     int failure = 0;
     for (std::size_t written = 0; written < text.size() && failure == 0;) {
         const ssize_t put = ::write(fd, text.data() + written, text.size() - written);
@@ -47,7 +47,7 @@ void write_new_file(int dir, const char* name, const std::string& text, bool syn
     if (::close(fd) != 0 && failure == 0) failure = errno;
     if (failure != 0) {
         ::unlinkat(dir, name, 0);
-        throw_errno(failure, what);
+        throw_system_error(failure, what);
     }
 }
 
@@ -87,11 +87,11 @@ void sync_directory(int dir, const fs::path& rel) {
     UniqueFd held;
     for (const fs::path& part : rel) {
         UniqueFd next(::openat(at, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!next) throw_errno(errno, "cannot open a directory");
+        if (!next) throw_system_error(errno, "cannot open a directory");
         held = std::move(next);
         at = held.get();
     }
-    if (::fsync(at) != 0) throw_errno(errno, "cannot sync a directory");
+    if (::fsync(at) != 0) throw_system_error(errno, "cannot sync a directory");
 }
 
 /// Every directory from the files' up to the snapshot directory, deepest
@@ -224,10 +224,10 @@ std::optional<taskexec::json> seal_snapshot(std::string_view snapshot_dir,
         // removal: once the marker is gone, the manifest and everything it
         // lists are on disk.
         const UniqueFd held(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!held) throw_errno(errno, "cannot open the snapshot directory");
+        if (!held) throw_system_error(errno, "cannot open the snapshot directory");
         write_snapshot_manifest(held.get(), files);
         if (::unlinkat(held.get(), seal_marker_name.data(), 0) != 0)
-            throw_errno(errno, "cannot remove the seal marker");
+            throw_system_error(errno, "cannot remove the seal marker");
         sync_directory(held.get(), ".");
     } catch (const std::system_error& e) {
         throw db_error(db_error_kind::precondition, where,
