@@ -15,6 +15,7 @@
 #include <taskexec/taskexec.hpp>
 
 #include "engine_checks.hpp"
+#include "run_checks.hpp"
 #include "servers.hpp"
 #include "sql_clients.hpp"
 #include "sql_workload.hpp"
@@ -182,24 +183,8 @@ TEST_CASE("postgres: the watchdog releases by itself at max_hold_ms", "[postgres
 
 TEST_CASE("postgres: a failing snapshot step still unquiesces", "[postgres]") {
     Cluster& c = cluster();
-    std::string events;
-    taskexec::RunOptions options;
-    options.on_event = [&](const json& e) { events += e.dump() + "\n"; };
-    // /proc refuses new directories even to root: the copy step must fail.
-    const taskexec::RunReport r =
-        taskexec::run_workflow("sales", "postgres",
-                               c.payload({{"block_writes", true},
-                                          {"tables", {"acct"}},
-                                          {"snapshot_dir", "/proc/taskexec-unwritable/snap"}}),
-                               options);
-    CHECK_FALSE(r.ok);
-    REQUIRE(r.steps.size() == 3);
-    CHECK(r.steps[0].status == taskexec::step_status::compensated);
-    CHECK(r.steps[1].status == taskexec::step_status::failed);
-    REQUIRE(r.compensations.size() == 1);
-    CHECK(r.compensations[0].status == taskexec::step_status::ok);
-    CHECK(r.compensations[0].result.at("released_by") == "explicit");
-    CHECK_FALSE(c.password.appears_in(r.to_json().dump() + events));
+    check_failed_copy_is_released(
+        "postgres", c.payload({{"block_writes", true}, {"tables", {"acct"}}}), c.password);
     c.require_writable();
 }
 
@@ -329,20 +314,11 @@ TEST_CASE("postgres: the password never shows in results, errors, events, logs o
           "[postgres]") {
     Cluster& c = cluster();
     TempDir snap("pg-secret");
-    std::string seen;
-    bool in_argv_during_hold = true;
-    taskexec::RunOptions options;
-    options.on_event = [&](const json& e) {
-        seen += e.dump() + "\n";
-        if (e.value("event", "") == "step_started" && e.value("task", "") == "snapshot_files")
-            in_argv_during_hold = any_process_mentions(c.password.value());
-    };
-    const taskexec::RunReport r = taskexec::run_workflow(
-        "sales", "postgres", c.payload({{"snapshot_dir", (snap.path() / "copy").string()}}),
-        options);
-    CHECK(r.ok);
-    seen += r.to_json().dump();
-    CHECK_FALSE(in_argv_during_hold);
+    WatchedRun run = run_sales_watched(
+        "postgres", c.payload({{"snapshot_dir", (snap.path() / "copy").string()}}), c.password);
+    CHECK(run.report.ok);
+    CHECK_FALSE(run.password_in_a_process_during_hold);
+    std::string& seen = run.seen;
 
     Sentinel wrong("TASKEXEC_IT_PG_WRONG");
     const std::string thrown = everything_thrown([&] {
@@ -350,17 +326,9 @@ TEST_CASE("postgres: the password never shows in results, errors, events, logs o
     });
     CHECK(thrown.find("permission") != std::string::npos);
     seen += thrown;
-    const std::string unset = everything_thrown([&] {
-        quiesce(c.payload({{"password_env", "TASKEXEC_IT_PG_UNSET_VARIABLE"}}));
-    });
-    CHECK(unset.find("config") != std::string::npos);
-    CHECK(unset.find("TASKEXEC_IT_PG_UNSET_VARIABLE") == std::string::npos);
-    seen += unset;
+    seen += check_unset_password_env([&](const json& extra) { quiesce(c.payload(extra)); });
 
-    CHECK_FALSE(c.password.appears_in(seen));
-    CHECK_FALSE(wrong.appears_in(seen));
-    CHECK_FALSE(c.password.appears_in(tail_of(c.server.log_file(), 1 << 20)));
-    CHECK_FALSE(any_process_mentions(c.password.value()));
+    check_password_hidden(seen, c.password, wrong, c.server.log_file());
     c.require_writable();
 }
 
@@ -402,7 +370,8 @@ TEST_CASE("postgres: injection attempts, NUL bytes and overlong values are refus
     // unquiesce: a bad snapshot_dir still ends the backup.
     {
         const json q = quiesce(c.payload());
-        const auto err = db_error_of([&] { unquiesce(q.at("lease_id"), std::string("/tmp\0x", 6)); });
+        const auto err =
+            db_error_of([&] { unquiesce(q.at("lease_id"), std::string("/tmp\0x", 6)); });
         REQUIRE(err);
         CHECK(err->kind() == db_error_kind::config);
         CHECK(unquiesce(q.at("lease_id")).at("released_by") == "already_released");

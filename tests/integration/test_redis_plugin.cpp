@@ -22,6 +22,7 @@
 #include "file_copy.hpp"
 #include "process.hpp"
 #include "redis_test_server.hpp"
+#include "run_checks.hpp"
 #include "servers.hpp"
 #include "snapshot_seal.hpp"
 #include "sql_workload.hpp"
@@ -331,15 +332,13 @@ TEST_CASE("redis: a least-privilege ACL user can quiesce; one without CLIENT PAU
 TEST_CASE("redis: the password never shows in results, errors, events, logs or argv", "[redis]") {
     Fixture& f = fixture();
     TempDir snap("redis-secret");
-    std::string seen;
-    taskexec::RunOptions options;
-    options.on_event = [&](const json& e) { seen += e.dump() + "\n"; };
-    const taskexec::RunReport r = taskexec::run_workflow(
-        "sales", "redis", f.payload({{"snapshot_dir", (snap / "copy").string()}}), options);
-    CHECK(r.ok);
-    REQUIRE(r.steps.size() == 3);
-    CHECK(r.steps[2].result.at("released_by") == "explicit");
-    seen += r.to_json().dump();
+    WatchedRun run = run_sales_watched(
+        "redis", f.payload({{"snapshot_dir", (snap / "copy").string()}}), f.password);
+    CHECK(run.report.ok);
+    REQUIRE(run.report.steps.size() == 3);
+    CHECK(run.report.steps[2].result.at("released_by") == "explicit");
+    CHECK_FALSE(run.password_in_a_process_during_hold);
+    std::string& seen = run.seen;
 
     Sentinel wrong("TASKEXEC_IT_REDIS_WRONG");
     const auto refused = db_error_of([&] {
@@ -352,17 +351,9 @@ TEST_CASE("redis: the password never shows in results, errors, events, logs or a
     const auto no_auth = db_error_of([&] { quiesce(f.payload({{"password_env", ""}})); });
     REQUIRE(no_auth);
     CHECK(no_auth->native_code() == "NOAUTH");
-    const std::string unset = everything_thrown([&] {
-        quiesce(f.payload({{"password_env", "TASKEXEC_IT_REDIS_UNSET_VARIABLE"}}));
-    });
-    CHECK(unset.find("config") != std::string::npos);
-    CHECK(unset.find("TASKEXEC_IT_REDIS_UNSET_VARIABLE") == std::string::npos);
-    seen += unset;
+    seen += check_unset_password_env([&](const json& extra) { quiesce(f.payload(extra)); });
 
-    CHECK_FALSE(f.password.appears_in(seen));
-    CHECK_FALSE(wrong.appears_in(seen));
-    CHECK_FALSE(f.password.appears_in(tail_of(f.server.log_file(), 1 << 20)));
-    CHECK_FALSE(any_process_mentions(f.password.value()));
+    check_password_hidden(seen, f.password, wrong, f.server.log_file());
     f.require_writable();
 }
 
