@@ -56,7 +56,9 @@ struct WatchedRun {
     std::string seen;  ///< every event, then the report, as JSON text
     /// Whether some process's argv or environment (the test's own
     /// environment excepted) held the password when the copy step started:
-    /// while the database was held by the engine's session.
+    /// while the database was held by the engine's session. Also true if the
+    /// copy step never started, so a run that never reached the hold fails
+    /// the check rather than passing it unseen.
     bool password_in_a_process_during_hold = true;
 };
 
